@@ -1,0 +1,1 @@
+//! Pure statistics: no I/O, tested against published values.
