@@ -20,6 +20,7 @@
 //! `sum(code * xq) = sum((code + 1) * xq) - sum(xq)`, per chunk for formats
 //! with one scale per 256-weight block (TQ2_0), per row otherwise.
 
+use super::aligned::Aligned;
 use super::KernelError;
 use super::CHUNK_WEIGHTS;
 
@@ -30,7 +31,7 @@ pub struct QuantizedActivations {
     tokens: usize,
     k: usize,
     padded: usize,
-    values: Vec<i8>,
+    values: Aligned<i8>,
     scales: Vec<f32>,
     sums: Vec<i32>,
     chunk_sums: Vec<i32>,
@@ -63,12 +64,12 @@ impl QuantizedActivations {
 
     /// All tokens' int8 values, `padded_k()` per token, zero padded.
     pub fn values(&self) -> &[i8] {
-        &self.values
+        self.values.as_slice()
     }
 
     /// One token's int8 values (`padded_k()` long).
     pub fn token(&self, t: usize) -> &[i8] {
-        &self.values[t * self.padded..(t + 1) * self.padded]
+        &self.values.as_slice()[t * self.padded..(t + 1) * self.padded]
     }
 
     /// Per-token scale `s`: the real activation is `xq / s`.
@@ -144,14 +145,13 @@ pub fn quantize_activations_into(
     dst.tokens = tokens;
     dst.k = k;
     dst.padded = padded;
-    dst.values.clear();
-    dst.values.resize(tokens * padded, 0);
+    dst.values.resize_zeroed(tokens * padded);
     dst.scales.clear();
     dst.sums.clear();
     dst.chunk_sums.clear();
     dst.chunk_sums.resize(tokens * chunks, 0);
     for (t, row) in x.chunks_exact(k).enumerate() {
-        let out = &mut dst.values[t * padded..t * padded + k];
+        let out = &mut dst.values.as_mut_slice()[t * padded..t * padded + k];
         let s = quantize_row(row, out);
         dst.scales.push(s);
         let sums = &mut dst.chunk_sums[t * chunks..(t + 1) * chunks];

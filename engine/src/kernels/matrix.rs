@@ -26,6 +26,7 @@
 //! per GEMV equal the file's (`rows * cols / 4`, plus padding when `cols` is
 //! not a multiple of 256).
 
+use super::aligned::Aligned;
 use super::{KernelError, CHUNK_WEIGHTS};
 use crate::quant::Format;
 
@@ -54,7 +55,7 @@ pub struct TernaryMatrix {
     rows: usize,
     cols: usize,
     chunks: usize,
-    data: Vec<u8>,
+    data: Aligned<u8>,
     scale: WeightScale,
 }
 
@@ -87,10 +88,10 @@ impl TernaryMatrix {
         }
         check_scale(format, &scale, rows, cols)?;
         let chunks = cols.div_ceil(CHUNK_WEIGHTS);
-        let mut data = vec![0u8; rows * chunks * CHUNK_BYTES];
+        let mut data = Aligned::zeroed(rows * chunks * CHUNK_BYTES);
         for (row_codes, row_out) in codes
             .chunks_exact(cols)
-            .zip(data.chunks_exact_mut(chunks * CHUNK_BYTES))
+            .zip(data.as_mut_slice().chunks_exact_mut(chunks * CHUNK_BYTES))
         {
             pack_row(row_codes, row_out);
         }
@@ -122,7 +123,7 @@ impl TernaryMatrix {
 
     /// Bytes of prepared weights one full GEMV reads (for roofline figures).
     pub fn weight_bytes(&self) -> usize {
-        self.data.len()
+        self.data.as_slice().len()
     }
 
     /// Decodes row `r` back to codes (tests and debugging).
@@ -144,7 +145,7 @@ impl TernaryMatrix {
     /// Packed rows `r0..r1`, contiguous.
     pub(crate) fn row_data(&self, r0: usize, r1: usize) -> &[u8] {
         let rb = self.chunks * CHUNK_BYTES;
-        &self.data[r0 * rb..r1 * rb]
+        &self.data.as_slice()[r0 * rb..r1 * rb]
     }
 }
 

@@ -9,6 +9,7 @@
 //! GEMV the benchmarks use as the uncompressed reference point.
 
 pub mod activations;
+mod aligned;
 pub mod dense;
 pub mod error;
 mod mad;

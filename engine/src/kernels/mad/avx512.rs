@@ -52,34 +52,42 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, out: &mut [i32]) 
     let row_bytes = b.chunks * CHUNK_BYTES;
     let tok_len = b.chunks * CHUNK_WEIGHTS;
     let (ors, ots) = strides::<PC>(b);
+    // GEMV-like calls get 8-row tiles (8 independent accumulator chains);
+    // GEMM tiles are 4 rows x 4 tokens.
+    let row_tile = if b.tokens >= 4 { 4 } else { 8 };
+    let o = out.as_mut_ptr();
     let mut r = 0;
     while r < b.rows {
-        let four_rows = r + 4 <= b.rows;
+        let n = if r + row_tile <= b.rows {
+            row_tile
+        } else if r + 4 <= b.rows {
+            4
+        } else {
+            1
+        };
         let mut t = 0;
         while t < b.tokens {
             let four_toks = t + 4 <= b.tokens;
-            let w = b.w.as_ptr().add(r * row_bytes);
-            let x = b.x.as_ptr().add(t * tok_len);
-            let o = out.as_mut_ptr().add(r * ors + t * ots);
-            let tile = Tile {
-                w,
+            let tile = |r: usize| Tile {
+                w: b.w.as_ptr().add(r * row_bytes),
                 row_bytes,
-                x,
+                x: b.x.as_ptr().add(t * tok_len),
                 tok_len,
                 chunks: b.chunks,
-                o,
+                o: o.add(r * ors + t * ots),
                 ors,
                 ots,
             };
-            match (four_rows, four_toks) {
-                (true, true) => tile.run::<4, 4, VNNI, PC>(),
-                (true, false) => tile.run::<4, 1, VNNI, PC>(),
-                (false, true) => tile.run::<1, 4, VNNI, PC>(),
-                (false, false) => tile.run::<1, 1, VNNI, PC>(),
+            match (n, four_toks) {
+                (8, _) => tile(r).run::<8, 1, VNNI, PC>(),
+                (4, true) => tile(r).run::<4, 4, VNNI, PC>(),
+                (4, false) => tile(r).run::<4, 1, VNNI, PC>(),
+                (_, true) => tile(r).run::<1, 4, VNNI, PC>(),
+                (_, false) => tile(r).run::<1, 1, VNNI, PC>(),
             }
-            t += if four_toks { 4 } else { 1 };
+            t += if four_toks && n != 8 { 4 } else { 1 };
         }
-        r += if four_rows { 4 } else { 1 };
+        r += n;
     }
 }
 
