@@ -13,9 +13,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use engine::kernels::dense::gemv_f32;
 use engine::kernels::{
     gemm, gemv, quantize_activations, Parallelism, QuantizedActivations, TernaryMatrix,
-    WeightScale,
 };
-use engine::quant::Format;
+use engine::quant::{Format, Scale};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
@@ -51,10 +50,10 @@ fn matrix(format: Format, rows: usize, cols: usize, rng: &mut StdRng) -> Option<
     }
     let codes: Vec<i8> = (0..rows * cols).map(|_| rng.gen_range(-1..=1)).collect();
     let scale = if format.has_tensor_scale() {
-        WeightScale::Tensor(0.75)
+        Scale::Tensor(0.75)
     } else {
         let blocks = rows * cols / format.block_weights();
-        WeightScale::PerBlock((0..blocks).map(|_| rng.gen_range(0.5..1.0)).collect())
+        Scale::PerBlock((0..blocks).map(|_| rng.gen_range(0.5..1.0)).collect())
     };
     Some(TernaryMatrix::from_codes(format, &codes, scale, rows, cols).expect("valid matrix"))
 }

@@ -5,9 +5,9 @@
 use engine::cpu::SimdLevel;
 use engine::kernels::{
     gemm_with, gemv_with, quantize_activations, KernelError, Parallelism, QuantizedActivations,
-    TernaryMatrix, WeightScale,
+    TernaryMatrix,
 };
-use engine::quant::Format;
+use engine::quant::{Format, Scale};
 use proptest::prelude::*;
 
 const FORMATS: [Format; 4] = [Format::I2S, Format::TL1, Format::TL2, Format::TQ2_0];
@@ -18,7 +18,7 @@ struct Case {
     cols: usize,
     tokens: usize,
     codes: Vec<i8>,
-    scale: WeightScale,
+    scale: Scale,
     x: Vec<f32>,
 }
 
@@ -34,10 +34,10 @@ fn build(f: usize, rows: usize, mult: usize, tokens: usize, seed: u64) -> Case {
                 .map(|_| (rng.next() % 3) as i8 - 1)
                 .collect();
             let scale = if format.has_tensor_scale() {
-                WeightScale::Tensor(rng.unit() * 2.0 + 0.01)
+                Scale::Tensor(rng.unit() * 2.0 + 0.01)
             } else {
                 let blocks = rows * cols / format.block_weights();
-                WeightScale::PerBlock((0..blocks).map(|_| rng.unit() - 0.3).collect())
+                Scale::PerBlock((0..blocks).map(|_| rng.unit() - 0.3).collect())
             };
             // Heavy-tailed activations so absmax clipping and rounding matter.
             let x = (0..tokens * cols)
@@ -88,8 +88,8 @@ fn reference(c: &Case, q: &QuantizedActivations) -> Vec<(f64, f64)> {
             let (mut v, mut norm) = (0.0f64, 0.0f64);
             for k in 0..c.cols {
                 let scale = match &c.scale {
-                    WeightScale::Tensor(g) => *g as f64,
-                    WeightScale::PerBlock(d) => d[(r * c.cols + k) / 256] as f64,
+                    Scale::Tensor(g) => *g as f64,
+                    Scale::PerBlock(d) => d[(r * c.cols + k) / 256] as f64,
                 };
                 let term = c.codes[r * c.cols + k] as f64 * scale * (q.token(t)[k] as f64 / s);
                 v += term;
@@ -160,7 +160,7 @@ proptest! {
     #[test]
     fn all_paths_bit_identical_and_match_f64_reference(
         f in 0..FORMATS.len(),
-        rows in 1usize..=23,
+        rows in prop_oneof![1usize..=23, 60usize..=200],
         mult in 1usize..=9,
         tokens in 1usize..=6,
         seed in any::<u64>(),
@@ -174,12 +174,12 @@ fn extreme_activations_and_codes_stay_exact() {
     // All codes -1 against all activations -128 (after quantization): the
     // largest positive sums the integer paths must hold.
     for format in FORMATS {
-        let (rows, cols, tokens) = (9, 2560, 5);
+        let (rows, cols, tokens) = (131, 2560, 5);
         let codes = vec![-1i8; rows * cols];
         let scale = if format.has_tensor_scale() {
-            WeightScale::Tensor(1.0)
+            Scale::Tensor(1.0)
         } else {
-            WeightScale::PerBlock(vec![1.0; rows * cols / 256])
+            Scale::PerBlock(vec![1.0; rows * cols / 256])
         };
         let mut x = vec![-1.0f32; tokens * cols];
         x[7] = 0.5;
@@ -197,8 +197,7 @@ fn extreme_activations_and_codes_stay_exact() {
 
 #[test]
 fn mismatched_shapes_are_typed_errors() {
-    let w = TernaryMatrix::from_codes(Format::I2S, &[1; 256], WeightScale::Tensor(1.0), 2, 128)
-        .unwrap();
+    let w = TernaryMatrix::from_codes(Format::I2S, &[1; 256], Scale::Tensor(1.0), 2, 128).unwrap();
     let q = quantize_activations(&[1.0; 256], 2, 128).unwrap();
     let mut out = [0.0; 4];
     let e = gemv_with(
@@ -236,9 +235,57 @@ fn mismatched_shapes_are_typed_errors() {
     assert!(matches!(e, Err(KernelError::Shape { .. })));
     for format in FORMATS {
         let cols = format.row_multiple() + 16;
-        let e =
-            TernaryMatrix::from_codes(format, &vec![0; cols], WeightScale::Tensor(1.0), 1, cols);
+        let e = TernaryMatrix::from_codes(format, &vec![0; cols], Scale::Tensor(1.0), 1, cols);
         let msg = e.unwrap_err().to_string();
         assert!(msg.contains("not a multiple"), "{format}: {msg}");
     }
+}
+
+#[test]
+fn from_packed_matches_the_dequantized_file_tensor() {
+    use engine::quant::{dequantize, quantize};
+    let (rows, cols) = (70, 768);
+    let mut rng = Lcg(7);
+    let wf: Vec<f32> = (0..rows * cols).map(|_| rng.unit() - 0.5).collect();
+    let x: Vec<f32> = (0..cols).map(|_| rng.unit() * 2.0 - 1.0).collect();
+    let q = quantize_activations(&x, 1, cols).unwrap();
+    for format in [
+        Format::I2S,
+        Format::TL1,
+        Format::TL2,
+        Format::TQ2_0,
+        Format::TQ1_0,
+    ] {
+        let mut packed = vec![0u8; format.packed_size(rows, cols).unwrap()];
+        quantize(format, &wf, rows, cols, &mut packed).unwrap();
+        let mut deq = vec![0.0f32; rows * cols];
+        dequantize(format, &packed, rows, cols, &mut deq).unwrap();
+        let w = TernaryMatrix::from_packed(format, &packed, rows, cols).unwrap();
+        assert_eq!((w.rows(), w.cols(), w.format()), (rows, cols, format));
+        let mut out = vec![0.0f32; rows];
+        gemv_with(
+            SimdLevel::detect_best(),
+            &w,
+            &q,
+            &mut out,
+            Parallelism::single(),
+        )
+        .unwrap();
+        let s = q.scales()[0] as f64;
+        for r in 0..rows {
+            let (mut v, mut norm) = (0.0f64, 0.0f64);
+            for k in 0..cols {
+                let term = deq[r * cols + k] as f64 * q.token(0)[k] as f64 / s;
+                v += term;
+                norm += term.abs();
+            }
+            assert!(
+                (out[r] as f64 - v).abs() <= 1e-5 * v.abs() + 1e-12 * norm,
+                "{format} row {r}: {} vs {v}",
+                out[r]
+            );
+        }
+    }
+    let e = TernaryMatrix::from_packed(Format::I2S, &[0u8; 10], rows, cols);
+    assert!(matches!(e, Err(KernelError::Quant(_))), "{e:?}");
 }

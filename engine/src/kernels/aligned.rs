@@ -49,6 +49,7 @@ impl<T: Copy + Default> Aligned<T> {
     }
 
     /// The allocation's capacity in elements (tests of buffer reuse).
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.buf.capacity()
     }

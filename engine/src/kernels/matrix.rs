@@ -25,10 +25,14 @@
 //! Ternary codes cost the same 2 bits as I2S, so the weight bytes streamed
 //! per GEMV equal the file's (`rows * cols / 4`, plus padding when `cols` is
 //! not a multiple of 256).
+//!
+//! I2S, TQ2_0 and TQ1_0 use the MAD layout; TL1 and TL2 use the lookup-table
+//! tiles documented in [`super::lut`].
 
 use super::aligned::Aligned;
+use super::lut::{self, Lut};
 use super::{KernelError, CHUNK_WEIGHTS};
-use crate::quant::Format;
+use crate::quant::{Format, Scale};
 
 /// Bytes of one 256-weight chunk in the MAD layout.
 pub(crate) const CHUNK_BYTES: usize = CHUNK_WEIGHTS / 4;
@@ -39,13 +43,13 @@ pub const MAX_COLS: usize = 1 << 22;
 
 const KERNEL: &str = "TernaryMatrix";
 
-/// Weight scale(s) of a ternary matrix: the real weight is `code * scale`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum WeightScale {
-    /// One scale for the whole tensor (I2S, TL1, TL2).
-    Tensor(f32),
-    /// One scale per 256-weight block, row-major (TQ2_0, TQ1_0).
-    PerBlock(Vec<f32>),
+/// Which kernel family reads a matrix, with its layout parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Multiply-add chunks of 256 weights.
+    Mad { chunks: usize },
+    /// Lookup-table tiles of 64 rows, `groups` weight groups per row.
+    Lut { lut: Lut, groups: usize },
 }
 
 /// Prepared `rows x cols` ternary weights for the kernels of this module.
@@ -54,9 +58,9 @@ pub struct TernaryMatrix {
     format: Format,
     rows: usize,
     cols: usize,
-    chunks: usize,
+    layout: Layout,
     data: Aligned<u8>,
-    scale: WeightScale,
+    scale: Scale,
 }
 
 impl TernaryMatrix {
@@ -65,7 +69,7 @@ impl TernaryMatrix {
     pub fn from_codes(
         format: Format,
         codes: &[i8],
-        scale: WeightScale,
+        scale: Scale,
         rows: usize,
         cols: usize,
     ) -> Result<Self, KernelError> {
@@ -87,22 +91,53 @@ impl TernaryMatrix {
             });
         }
         check_scale(format, &scale, rows, cols)?;
-        let chunks = cols.div_ceil(CHUNK_WEIGHTS);
-        let mut data = Aligned::zeroed(rows * chunks * CHUNK_BYTES);
-        for (row_codes, row_out) in codes
-            .chunks_exact(cols)
-            .zip(data.as_mut_slice().chunks_exact_mut(chunks * CHUNK_BYTES))
-        {
-            pack_row(row_codes, row_out);
-        }
+        let lut = match format {
+            Format::TL1 => Some(Lut::Pairs),
+            Format::TL2 => Some(Lut::Triples),
+            _ => None,
+        };
+        let (layout, data) = match lut {
+            Some(lut) => (
+                Layout::Lut {
+                    lut,
+                    groups: lut.groups(cols),
+                },
+                lut::pack(lut, codes, rows, cols),
+            ),
+            None => {
+                let chunks = cols.div_ceil(CHUNK_WEIGHTS);
+                let mut data = Aligned::zeroed(rows * chunks * CHUNK_BYTES);
+                for (row_codes, row_out) in codes
+                    .chunks_exact(cols)
+                    .zip(data.as_mut_slice().chunks_exact_mut(chunks * CHUNK_BYTES))
+                {
+                    pack_row(row_codes, row_out);
+                }
+                (Layout::Mad { chunks }, data)
+            }
+        };
         Ok(TernaryMatrix {
             format,
             rows,
             cols,
-            chunks,
+            layout,
             data,
             scale,
         })
+    }
+
+    /// Builds the matrix from a packed tensor in `format`'s file layout
+    /// (decoded by [`crate::quant::unpack`], then repacked for the kernels).
+    pub fn from_packed(
+        format: Format,
+        packed: &[u8],
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self, KernelError> {
+        check_shape(format, rows, cols)?;
+        let mut codes = vec![0i8; rows * cols];
+        let scale = crate::quant::unpack(format, packed, rows, cols, &mut codes)?;
+        Self::from_codes(format, &codes, scale, rows, cols)
     }
 
     pub fn format(&self) -> Format {
@@ -117,7 +152,7 @@ impl TernaryMatrix {
         self.cols
     }
 
-    pub fn scale(&self) -> &WeightScale {
+    pub fn scale(&self) -> &Scale {
         &self.scale
     }
 
@@ -128,6 +163,9 @@ impl TernaryMatrix {
 
     /// Decodes row `r` back to codes (tests and debugging).
     pub fn row_codes(&self, r: usize) -> Vec<i8> {
+        if let Layout::Lut { lut, .. } = self.layout {
+            return lut::row_codes(lut, self.data.as_slice(), r, self.cols);
+        }
         let row = self.row_data(r, r + 1);
         (0..self.cols)
             .map(|k| {
@@ -138,14 +176,26 @@ impl TernaryMatrix {
             .collect()
     }
 
-    pub(crate) fn chunks(&self) -> usize {
-        self.chunks
+    pub(crate) fn layout(&self) -> Layout {
+        self.layout
     }
 
-    /// Packed rows `r0..r1`, contiguous.
+    /// MAD layout: packed rows `r0..r1`, contiguous.
     pub(crate) fn row_data(&self, r0: usize, r1: usize) -> &[u8] {
-        let rb = self.chunks * CHUNK_BYTES;
+        let rb = match self.layout {
+            Layout::Mad { chunks } => chunks * CHUNK_BYTES,
+            Layout::Lut { .. } => unreachable!("row_data of a lookup-table matrix"),
+        };
         &self.data.as_slice()[r0 * rb..r1 * rb]
+    }
+
+    /// LUT layout: tiles `t0..t1`, contiguous.
+    pub(crate) fn tile_data(&self, t0: usize, t1: usize) -> &[u8] {
+        let tb = match self.layout {
+            Layout::Lut { lut, groups } => groups * lut.record_bytes(),
+            Layout::Mad { .. } => unreachable!("tile_data of a multiply-add matrix"),
+        };
+        &self.data.as_slice()[t0 * tb..t1 * tb]
     }
 }
 
@@ -174,15 +224,10 @@ fn check_shape(format: Format, rows: usize, cols: usize) -> Result<(), KernelErr
     Ok(())
 }
 
-fn check_scale(
-    format: Format,
-    scale: &WeightScale,
-    rows: usize,
-    cols: usize,
-) -> Result<(), KernelError> {
+fn check_scale(format: Format, scale: &Scale, rows: usize, cols: usize) -> Result<(), KernelError> {
     let values: &[f32] = match (format.has_tensor_scale(), scale) {
-        (true, WeightScale::Tensor(s)) => std::slice::from_ref(s),
-        (false, WeightScale::PerBlock(v)) => {
+        (true, Scale::Tensor(s)) => std::slice::from_ref(s),
+        (false, Scale::PerBlock(v)) => {
             let blocks = rows * cols / format.block_weights();
             if format.block_weights() != CHUNK_WEIGHTS || v.len() != blocks {
                 return Err(KernelError::InvalidWeights {
@@ -233,9 +278,9 @@ mod tests {
     fn packs_and_decodes_rows() {
         let cols = 384;
         let codes: Vec<i8> = (0..2 * cols).map(|i| (i % 3) as i8 - 1).collect();
-        let m = TernaryMatrix::from_codes(Format::I2S, &codes, WeightScale::Tensor(0.5), 2, cols)
-            .unwrap();
-        assert_eq!(m.chunks(), 2);
+        let m =
+            TernaryMatrix::from_codes(Format::I2S, &codes, Scale::Tensor(0.5), 2, cols).unwrap();
+        assert_eq!(m.layout(), Layout::Mad { chunks: 2 });
         assert_eq!(m.weight_bytes(), 2 * 2 * 64);
         assert_eq!(m.row_codes(0), &codes[..cols]);
         assert_eq!(m.row_codes(1), &codes[cols..]);
@@ -249,42 +294,31 @@ mod tests {
 
     #[test]
     fn rejects_bad_shapes_codes_and_scales() {
-        let e = TernaryMatrix::from_codes(Format::I2S, &[0; 100], WeightScale::Tensor(1.0), 1, 100);
+        let e = TernaryMatrix::from_codes(Format::I2S, &[0; 100], Scale::Tensor(1.0), 1, 100);
         assert!(matches!(e, Err(KernelError::Shape { .. })), "{e:?}");
-        let e = TernaryMatrix::from_codes(Format::I2S, &[2; 128], WeightScale::Tensor(1.0), 1, 128);
+        let e = TernaryMatrix::from_codes(Format::I2S, &[2; 128], Scale::Tensor(1.0), 1, 128);
+        assert!(
+            matches!(e, Err(KernelError::InvalidWeights { .. })),
+            "{e:?}"
+        );
+        let e = TernaryMatrix::from_codes(Format::TQ2_0, &[0; 256], Scale::Tensor(1.0), 1, 256);
         assert!(
             matches!(e, Err(KernelError::InvalidWeights { .. })),
             "{e:?}"
         );
         let e =
-            TernaryMatrix::from_codes(Format::TQ2_0, &[0; 256], WeightScale::Tensor(1.0), 1, 256);
+            TernaryMatrix::from_codes(Format::TQ2_0, &[0; 512], Scale::PerBlock(vec![1.0]), 1, 512);
         assert!(
             matches!(e, Err(KernelError::InvalidWeights { .. })),
             "{e:?}"
         );
-        let e = TernaryMatrix::from_codes(
-            Format::TQ2_0,
-            &[0; 512],
-            WeightScale::PerBlock(vec![1.0]),
-            1,
-            512,
-        );
+        let e =
+            TernaryMatrix::from_codes(Format::I2S, &[0; 128], Scale::Tensor(f32::INFINITY), 1, 128);
         assert!(
             matches!(e, Err(KernelError::InvalidWeights { .. })),
             "{e:?}"
         );
-        let e = TernaryMatrix::from_codes(
-            Format::I2S,
-            &[0; 128],
-            WeightScale::Tensor(f32::INFINITY),
-            1,
-            128,
-        );
-        assert!(
-            matches!(e, Err(KernelError::InvalidWeights { .. })),
-            "{e:?}"
-        );
-        let e = TernaryMatrix::from_codes(Format::I2S, &[0; 128], WeightScale::Tensor(1.0), 2, 128);
+        let e = TernaryMatrix::from_codes(Format::I2S, &[0; 128], Scale::Tensor(1.0), 2, 128);
         assert!(matches!(e, Err(KernelError::Shape { .. })), "{e:?}");
     }
 }

@@ -12,6 +12,7 @@ pub mod activations;
 mod aligned;
 pub mod dense;
 pub mod error;
+mod lut;
 mod mad;
 pub mod matmul;
 pub mod matrix;
@@ -20,7 +21,7 @@ pub mod parallel;
 pub use activations::{quantize_activations, quantize_activations_into, QuantizedActivations};
 pub use error::KernelError;
 pub use matmul::{gemm, gemm_with, gemv, gemv_with};
-pub use matrix::{TernaryMatrix, WeightScale};
+pub use matrix::TernaryMatrix;
 pub use parallel::Parallelism;
 
 /// Weights per kernel chunk: activations are padded to a multiple of this,
