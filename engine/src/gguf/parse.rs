@@ -322,7 +322,7 @@ fn check_data_section(
             len: file_len,
         })?;
     for t in tensors {
-        if t.offset % alignment != 0 {
+        if !t.offset.is_multiple_of(alignment) {
             return Err(GgufError::tensor(
                 path,
                 &t.name,

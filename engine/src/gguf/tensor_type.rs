@@ -196,7 +196,7 @@ impl TensorType {
         match self {
             TensorType::Ggml(t) => {
                 let block = t.block_weights() as u64;
-                if cols % block != 0 {
+                if !cols.is_multiple_of(block) {
                     return Err(format!(
                         "row length {cols} is not a multiple of the {} block size {block}",
                         t.name()
