@@ -251,7 +251,7 @@ impl ModelConfig {
             None => n_head,
             Some(_) => bounded(keys::HEAD_COUNT_KV, MAX_DIM)? as usize,
         };
-        if n_embd % n_head != 0 || n_head % n_head_kv != 0 {
+        if !n_embd.is_multiple_of(n_head) || !n_head.is_multiple_of(n_head_kv) {
             return Err(GgufError::invalid(
                 path,
                 format!("keys '{a}.{}', '{a}.{}', '{a}.{}'", keys::EMBEDDING_LENGTH, keys::HEAD_COUNT, keys::HEAD_COUNT_KV),
