@@ -125,8 +125,22 @@ impl<'a> TensorView<'a> {
         })
     }
 
-    /// Values as f32 for float tensors (F32, F16, BF16); the ternary formats
-    /// decode through [`crate::quant`] in [`TensorView::dequantize`].
+    /// Values as f32 of a float (F32, F16, BF16) or ternary tensor.
+    pub fn dequantize(&self) -> Result<Vec<f32>, GgufError> {
+        match self.data()? {
+            TensorData::Ternary(t) => crate::quant::dequantize_to_vec(
+                t.format, t.bytes, t.rows, t.cols,
+            )
+            .map_err(|source| GgufError::Quant {
+                path: self.path.to_owned(),
+                tensor: self.info.name.clone(),
+                source,
+            }),
+            _ => self.float_values(),
+        }
+    }
+
+    /// Values as f32 of a float tensor (F32, F16, BF16).
     pub fn float_values(&self) -> Result<Vec<f32>, GgufError> {
         match self.data()? {
             TensorData::F32(v) => Ok(v.to_vec()),

@@ -31,7 +31,7 @@
 //! ```
 
 use crate::gguf::keys::{self, arch_key};
-use crate::gguf::{GgufError, GgufFile, Metadata, TensorType};
+use crate::gguf::{GgufError, GgufFile, Metadata};
 use serde::Serialize;
 use std::fmt;
 
@@ -496,9 +496,4 @@ impl ModelConfig {
             .map(|(_, d)| d.iter().product::<u64>())
             .sum()
     }
-}
-
-/// Whether a tensor type can hold ternary projection weights losslessly.
-pub fn is_projection_type(ty: TensorType) -> bool {
-    ty.is_float() || ty.ternary().is_some()
 }
