@@ -52,6 +52,16 @@ pub struct GgufWriter {
     written: u64,
 }
 
+impl std::fmt::Debug for GgufWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufWriter")
+            .field("path", &self.display)
+            .field("tensors", &self.slots.len())
+            .field("next", &self.next)
+            .finish()
+    }
+}
+
 impl GgufWriter {
     /// Validates the layout and writes header, metadata and tensor infos.
     /// Tensors must then be written in the order given here.
