@@ -51,7 +51,7 @@ impl Raw {
         self.u32(ty).u64(offset)
     }
     pub fn pad(&mut self, align: usize) -> &mut Self {
-        while self.buf.len() % align != 0 {
+        while !self.buf.len().is_multiple_of(align) {
             self.buf.push(0);
         }
         self
