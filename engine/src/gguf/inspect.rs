@@ -325,3 +325,28 @@ fn tokenizer_summary(
         eos,
     })
 }
+
+/// Parses `bytes` as a GGUF file and touches everything a loader would: the
+/// report (model config, tensor checks, tokenizer), every typed view, and
+/// the decoding of each float or ternary tensor of at most `max_decode`
+/// bytes. The fuzz target and the regression-corpus test run this on
+/// arbitrary bytes: any panic inside is a bug, errors are expected.
+pub fn examine(
+    name: &str,
+    bytes: Vec<u8>,
+    max_decode: u64,
+) -> Result<InspectReport, super::GgufError> {
+    let file = GgufFile::from_bytes(name, bytes)?;
+    let report = InspectReport::new(&file);
+    let _ = report.to_text();
+    for view in file.tensors() {
+        view.data()?;
+        if view.info.size <= max_decode
+            && (view.info.ty.is_float() || view.info.ty.ternary().is_some())
+        {
+            // Garbage codes or scales are errors, not panics.
+            let _ = view.dequantize();
+        }
+    }
+    Ok(report)
+}

@@ -127,8 +127,12 @@ impl GgufWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".gguf-partial-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".gguf-partial-");
+        // A model file is data others read: rw-r--r--, not tempfile's 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let tmp = builder
             .tempfile_in(&dir)
             .map_err(|e| GgufError::io(&display, e))?;
         let mut w = GgufWriter {
