@@ -497,3 +497,129 @@ impl ModelConfig {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{Array, Value};
+
+    fn md_2b4t(arch: &str) -> Metadata {
+        let mut md = Metadata::new();
+        md.set(keys::ARCHITECTURE, Value::String(arch.into()));
+        let k = |s: &str| arch_key(arch, s);
+        md.set(k(keys::BLOCK_COUNT), Value::U32(30));
+        md.set(k(keys::EMBEDDING_LENGTH), Value::U32(2560));
+        md.set(k(keys::FEED_FORWARD_LENGTH), Value::U32(6912));
+        md.set(k(keys::HEAD_COUNT), Value::U32(20));
+        md.set(k(keys::HEAD_COUNT_KV), Value::U64(5));
+        md.set(k(keys::CONTEXT_LENGTH), Value::U32(4096));
+        md.set(k(keys::VOCAB_SIZE), Value::U32(128256));
+        md.set(k(keys::RMS_EPS), Value::F32(1e-5));
+        md.set(k(keys::ROPE_FREQ_BASE), Value::F32(500000.0));
+        md.set(k(keys::ROPE_DIMENSION_COUNT), Value::U32(128));
+        md
+    }
+
+    #[test]
+    fn reads_the_2b4t_keys() {
+        let c = ModelConfig::from_metadata("m.gguf", &md_2b4t("bitnet-b1.58")).unwrap();
+        assert_eq!(
+            (
+                c.n_layer,
+                c.n_embd,
+                c.n_ff,
+                c.n_head,
+                c.n_head_kv,
+                c.head_dim
+            ),
+            (30, 2560, 6912, 20, 5, 128)
+        );
+        assert_eq!(
+            (c.vocab_size, c.context_length, c.rope_theta),
+            (128256, 4096, 500000.0)
+        );
+        assert_eq!(c.activation, Activation::ReluSqr);
+        assert_eq!(c.projection_dims(Projection::AttnK), [2560, 640]);
+        assert_eq!(c.projection_dims(Projection::FfnDown), [6912, 2560]);
+        assert_eq!(c.required_tensors().len(), 332);
+        // Mainline `bitnet`: SiLU unless hidden_activation says otherwise.
+        let mut md = md_2b4t("bitnet");
+        assert_eq!(
+            ModelConfig::from_metadata("m", &md).unwrap().activation,
+            Activation::Silu
+        );
+        md.set("bitnet.hidden_activation", Value::String("relu2".into()));
+        assert_eq!(
+            ModelConfig::from_metadata("m", &md).unwrap().activation,
+            Activation::ReluSqr
+        );
+        // write_metadata is the inverse of from_metadata.
+        let c = ModelConfig::from_metadata("m", &md).unwrap();
+        let mut out = Metadata::new();
+        c.write_metadata(&mut out);
+        assert_eq!(ModelConfig::from_metadata("m", &out).unwrap(), c);
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        let mut md = md_2b4t("bitnet-25");
+        md.remove("bitnet-25.attention.head_count_kv");
+        md.remove("bitnet-25.vocab_size");
+        md.remove("bitnet-25.rope.freq_base");
+        md.set(
+            keys::TOKENIZER_TOKENS,
+            Value::Array(Array::String(vec!["a".into(); 300])),
+        );
+        let c = ModelConfig::from_metadata("m", &md).unwrap();
+        assert_eq!(
+            (c.n_head_kv, c.vocab_size, c.rope_theta),
+            (20, 300, 10000.0)
+        );
+        md.set("bitnet-25.rope.dimension_count", Value::U32(64));
+        let e = ModelConfig::from_metadata("m", &md)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m: key 'bitnet-25.rope.dimension_count': 64 rotated dimensions, expected the head dimension 128"), "{e}");
+        let mut md = md_2b4t("bitnet");
+        md.set("bitnet.attention.head_count", Value::U32(7));
+        let e = ModelConfig::from_metadata("m", &md)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("do not divide evenly"), "{e}");
+        let mut md = md_2b4t("bitnet");
+        md.set(
+            "bitnet.attention.layer_norm_rms_epsilon",
+            Value::F32(f32::NAN),
+        );
+        let e = ModelConfig::from_metadata("m", &md)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("key 'bitnet.attention.layer_norm_rms_epsilon': NaN is not in (0, 1)"),
+            "{e}"
+        );
+        let mut md = md_2b4t("bitnet");
+        md.set("bitnet.hidden_activation", Value::String("gelu".into()));
+        let e = ModelConfig::from_metadata("m", &md)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown activation 'gelu'"), "{e}");
+    }
+
+    #[test]
+    fn projection_names_parse_back() {
+        for p in Projection::ALL {
+            assert_eq!(
+                Projection::parse_weight_name(&p.weight_name(17)),
+                Some((17, p))
+            );
+        }
+        assert_eq!(
+            Projection::parse_weight_name("blk.0.attn_norm.weight"),
+            None
+        );
+        assert_eq!(Projection::parse_weight_name("blk.x.attn_q.weight"), None);
+        assert_eq!(Projection::parse_weight_name("token_embd.weight"), None);
+        assert_eq!(Projection::parse_weight_name("blk.0.attn_q.scale"), None);
+    }
+}

@@ -220,3 +220,85 @@ impl SynthOptions {
         Ok(c)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(ty: &str) -> SynthOptions {
+        SynthOptions::new(Preset::Tiny, ty.parse().unwrap(), 0)
+    }
+
+    #[test]
+    fn parses_presets_and_types() {
+        assert_eq!("2b4t".parse::<Preset>().unwrap(), Preset::B2B4T);
+        assert!("huge"
+            .parse::<Preset>()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown preset 'huge'"));
+        assert_eq!(
+            "F16".parse::<WeightType>().unwrap(),
+            WeightType::Float(TensorType::F16)
+        );
+        assert_eq!(
+            "tq1_0".parse::<WeightType>().unwrap(),
+            WeightType::Ternary(Format::TQ1_0)
+        );
+        assert!("q4_0"
+            .parse::<WeightType>()
+            .unwrap_err()
+            .to_string()
+            .contains("unknown weight type 'q4_0'"));
+    }
+
+    #[test]
+    fn every_format_fits_the_presets() {
+        for ty in ["i2s", "tl1", "tl2", "tq1_0", "tq2_0", "f32", "f16", "bf16"] {
+            for preset in [Preset::Tiny, Preset::B2B4T] {
+                let o = SynthOptions::new(preset, ty.parse().unwrap(), 0);
+                o.config().unwrap_or_else(|e| panic!("{preset} {ty}: {e}"));
+            }
+        }
+        assert_eq!(opts("i2s").config().unwrap().arch, Architecture::BitnetB158);
+        assert_eq!(opts("tq2_0").config().unwrap().arch, Architecture::Bitnet);
+    }
+
+    #[test]
+    fn refuses_impossible_shapes() {
+        let err = |o: SynthOptions| o.config().unwrap_err().to_string();
+        let msg = err(SynthOptions {
+            heads: Some(3),
+            ..opts("f32")
+        });
+        assert!(
+            msg.contains("hidden 256 must be a multiple of heads 3"),
+            "{msg}"
+        );
+        let msg = err(SynthOptions {
+            vocab: Some(10),
+            ..opts("f32")
+        });
+        assert!(msg.contains("vocab 10 is below"), "{msg}");
+        let msg = err(SynthOptions {
+            ffn: Some(320),
+            ..opts("tq2_0")
+        });
+        assert!(
+            msg.contains("ffn_down rows of 320 weights are not a multiple of tq2_0's 256"),
+            "{msg}"
+        );
+        let msg = err(SynthOptions {
+            layers: Some(0),
+            ..opts("i2s")
+        });
+        assert!(msg.contains("must be positive"), "{msg}");
+        let msg = err(SynthOptions {
+            hidden: Some(96),
+            heads: Some(32),
+            kv_heads: Some(32),
+            ..opts("f32")
+        });
+        assert!(msg.contains("head dimension 3 must be even"), "{msg}");
+    }
+}
