@@ -9,6 +9,9 @@ pub mod cpu;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
+pub mod model;
 pub mod quant;
+pub mod synth;
+pub mod tokenizer;
 
 pub use error::{Error, Result};
