@@ -51,7 +51,7 @@ static __device__ __forceinline__ float block_max_f32(float v, float* scratch) {
     __syncthreads();
     if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    v = lane < NT / WARP ? scratch[lane] : 0.0f;
+    v = lane < NT / WARP ? scratch[lane] : __int_as_float(0xff800000);  // -inf
     return warp_max_f32(v);
 }
 
