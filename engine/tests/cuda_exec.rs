@@ -339,6 +339,16 @@ fn gated_activations_match_reference() {
 }
 
 #[test]
+fn residual_add_is_exact() {
+    let Some(g) = gpu() else { return };
+    let (x, y) = (gaussian_like(2560, 30), gaussian_like(2560, 31));
+    let mut xd = g.upload(&x).unwrap();
+    g.add_assign(&mut xd, &g.upload(&y).unwrap()).unwrap();
+    let want: Vec<f32> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+    assert_eq!(g.download(&xd).unwrap(), want);
+}
+
+#[test]
 fn bad_shapes_are_typed_errors_before_launch() {
     let Some(g) = gpu() else { return };
     let w = g.upload_ternary(&ternary(64 * 32, 1), 64, 32, 1.0).unwrap();

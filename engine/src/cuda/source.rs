@@ -22,12 +22,13 @@ pub enum Module {
     Rope,
     Attention,
     Activation,
+    Residual,
 }
 
 const COMMON: &str = include_str!("kernels/common.cuh");
 
 impl Module {
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 10] = [
         Module::Quant,
         Module::ActQuant,
         Module::GemvW2a8,
@@ -37,6 +38,7 @@ impl Module {
         Module::Rope,
         Module::Attention,
         Module::Activation,
+        Module::Residual,
     ];
 
     pub fn file(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Module {
             Module::Rope => "rope.cu",
             Module::Attention => "attention.cu",
             Module::Activation => "activation.cu",
+            Module::Residual => "residual.cu",
         }
     }
 
@@ -65,6 +68,7 @@ impl Module {
             Module::Rope => include_str!("kernels/rope.cu"),
             Module::Attention => include_str!("kernels/attention.cu"),
             Module::Activation => include_str!("kernels/activation.cu"),
+            Module::Residual => include_str!("kernels/residual.cu"),
         }
     }
 
@@ -89,6 +93,7 @@ impl Module {
             Module::Rope => &["rope"],
             Module::Attention => &["attention", "kv_store"],
             Module::Activation => &["gated_act"],
+            Module::Residual => &["residual_add"],
         }
     }
 

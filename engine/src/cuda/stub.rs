@@ -272,6 +272,13 @@ impl CudaBackend {
     ) -> Result<(), CudaError> {
         match self.never {}
     }
+    pub fn add_assign(
+        &self,
+        _x: &mut GpuBuffer<f32>,
+        _y: &GpuBuffer<f32>,
+    ) -> Result<(), CudaError> {
+        match self.never {}
+    }
     pub fn gated_act(
         &self,
         _gate: &GpuBuffer<f32>,

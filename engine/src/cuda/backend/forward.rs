@@ -1,6 +1,6 @@
 //! The non-matmul operations of a decode step, so activations stay on the
 //! device between the ternary products: RMSNorm, RoPE, attention over a KV
-//! cache, and the gated FFN activation.
+//! cache, the gated FFN activation and the residual add.
 
 use super::buffer::GpuBuffer;
 use super::{config, int_arg, CudaBackend};
@@ -267,6 +267,26 @@ impl CudaBackend {
             .arg(&n4_i)
             .arg(&kind);
         // SAFETY: arguments match `gated_act`; all three buffers hold 4 x n4 floats.
+        let r = unsafe { b.launch(config(shape)) };
+        self.launched(K, shape, r)
+    }
+
+    /// `x += y` (the residual connections).
+    pub fn add_assign(&self, x: &mut GpuBuffer<f32>, y: &GpuBuffer<f32>) -> Result<(), CudaError> {
+        const K: &str = "residual_add";
+        if x.len() != y.len() || !x.len().is_multiple_of(4) {
+            return Err(CudaError::shape(
+                K,
+                format!("x {} / y {} (equal, multiple of 4)", x.len(), y.len()),
+            ));
+        }
+        let n4 = x.len() / 4;
+        let shape = launch::elementwise(K, n4)?;
+        let n4_i = n4 as i64;
+        let f = self.function(Module::Residual, K)?;
+        let mut b = self.stream().launch_builder(&f);
+        b.arg(&mut x.slice).arg(&y.slice).arg(&n4_i);
+        // SAFETY: arguments match `residual_add`; both buffers hold 4 x n4 floats.
         let r = unsafe { b.launch(config(shape)) };
         self.launched(K, shape, r)
     }

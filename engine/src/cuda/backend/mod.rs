@@ -7,7 +7,7 @@
 //! | [`buffer`]    | typed device buffers, upload / download               |
 //! | [`quant`]     | I2S/TL1/TL2 quantize and dequantize on the device     |
 //! | [`matmul`]    | weight upload (W2 repack), activation quant, GEMV/GEMM |
-//! | [`forward`]   | RMSNorm, RoPE, attention + KV cache, gated activation |
+//! | [`forward`]   | RMSNorm, RoPE, attention + KV cache, activation, residual |
 
 pub mod buffer;
 pub mod forward;
