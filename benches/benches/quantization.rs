@@ -24,16 +24,48 @@ fn weights(n: usize) -> Vec<f32> {
     (0..n).map(|_| normal.sample(&mut rng)).collect()
 }
 
-/// Sum with 16 independent lanes so the compiler vectorizes it: the loop is
-/// bounded by memory reads, not by one chain of dependent adds.
-fn streaming_sum(x: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    for c in x.chunks_exact(16) {
+/// Sum with 128 independent lanes so the compiler vectorizes it into
+/// several accumulators: the loop is bounded by memory reads, not by a chain
+/// of dependent adds.
+#[inline(always)]
+fn lanes_sum(x: &[f32]) -> f32 {
+    let mut acc = [0f32; 128];
+    let (chunks, rest) = x.as_chunks::<128>();
+    for c in chunks {
         for (a, v) in acc.iter_mut().zip(c) {
             *a += v;
         }
     }
-    acc.iter().sum()
+    acc.iter().sum::<f32>() + rest.iter().sum::<f32>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn lanes_sum_avx512(x: &[f32]) -> f32 {
+    lanes_sum(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn lanes_sum_avx2(x: &[f32]) -> f32 {
+    lanes_sum(x)
+}
+
+/// The machine's read bandwidth: the widest vectors it has, whatever
+/// `BITNET_SIMD` says (the roofline is a property of the machine).
+fn streaming_sum(x: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            return unsafe { lanes_sum_avx512(x) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { lanes_sum_avx2(x) };
+        }
+    }
+    lanes_sum(x)
 }
 
 fn configure<M: criterion::measurement::Measurement>(g: &mut criterion::BenchmarkGroup<'_, M>) {

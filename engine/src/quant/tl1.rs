@@ -34,13 +34,13 @@ pub const MAX_INDEX: u8 = 8;
 
 /// Table index of the pair `(w0, w1)`.
 #[inline(always)]
-pub fn pair_index(w0: i8, w1: i8) -> u8 {
+pub const fn pair_index(w0: i8, w1: i8) -> u8 {
     (3 * (w0 + 1) + (w1 + 1)) as u8
 }
 
 /// The pair of an index in `0..=8`.
 #[inline(always)]
-pub fn pair_of(index: u8) -> (i8, i8) {
+pub const fn pair_of(index: u8) -> (i8, i8) {
     ((index / 3) as i8 - 1, (index % 3) as i8 - 1)
 }
 

@@ -43,14 +43,14 @@ pub const MAX_MAGNITUDE: u8 = 13;
 
 /// Magnitude and sign of a triple.
 #[inline(always)]
-pub fn triple_code(w0: i8, w1: i8, w2: i8) -> (u8, bool) {
+pub const fn triple_code(w0: i8, w1: i8, w2: i8) -> (u8, bool) {
     let d = 9 * w0 + 3 * w1 + w2; // = v - 13
     (d.unsigned_abs(), d < 0)
 }
 
 /// The triple of a magnitude in `0..=13` and a sign.
 #[inline(always)]
-pub fn triple_of(m: u8, negative: bool) -> [i8; 3] {
+pub const fn triple_of(m: u8, negative: bool) -> [i8; 3] {
     let v = 13 + m as i8;
     let t = [v / 9 - 1, (v / 3) % 3 - 1, v % 3 - 1];
     if negative {

@@ -262,7 +262,7 @@ pub fn encode_tl1(src: &[f32], half: f32, dst: &mut [u8]) {
 pub fn encode_tl2(src: &[f32], cols: usize, half: f32, dst: &mut [u8]) {
     let lay = tl2::RowLayout::new(cols);
     let (hi, lo) = (_mm256_set1_ps(half), _mm256_set1_ps(-half));
-    let enc = tables::tl2_encode_table();
+    let enc = tables::TL2_ENCODE;
     let mut c = [0u8; tl2::BLOCK];
     let mut t = [0i8; tl2::BLOCK];
     for (row, out) in src
@@ -347,7 +347,7 @@ fn tl1_nibbles(nib: __m256i, c0: __m256i, c1: __m256i, t: __m256, y: &mut [f32])
 #[target_feature(enable = "avx2,fma,f16c")]
 pub fn decode_tl1(src: &[u8], table: &[f32; 3], dst: &mut [f32]) -> Result<(), usize> {
     let t = table8(table);
-    let (c0, c1) = tables::tl1_code_tables();
+    let (c0, c1) = tables::TL1_CODES;
     let (c0, c1) = (bcast16(&c0), bcast16(&c1));
     let mask = _mm256_set1_epi8(0x0f);
     let eight = _mm256_set1_epi8(tl1::MAX_INDEX as i8);
@@ -375,7 +375,7 @@ pub fn decode_tl1(src: &[u8], table: &[f32; 3], dst: &mut [f32]) -> Result<(), u
 pub fn decode_tl2(src: &[u8], cols: usize, table: &[f32; 3], dst: &mut [f32]) -> Result<(), usize> {
     let lay = tl2::RowLayout::new(cols);
     let t = table8(table);
-    let dec = tables::tl2_code_tables();
+    let dec = tables::TL2_CODES;
     let mut c = [0u8; tl2::BLOCK];
     let mut bad = false;
     for (b, y) in src

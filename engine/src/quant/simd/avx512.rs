@@ -393,7 +393,7 @@ fn bcast16(t: &[u8; 16]) -> __m256i {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")]
 fn decode_tl1_blocks(src: &[u8], table: &[f32; 3], dst: &mut [f32]) -> bool {
     let t = table16(table);
-    let (c0, c1) = tables::tl1_code_tables();
+    let (c0, c1) = tables::TL1_CODES;
     let (c0, c1) = (bcast16(&c0), bcast16(&c1));
     let mask = _mm256_set1_epi8(0x0f);
     let eight = _mm256_set1_epi8(tl1::MAX_INDEX as i8);
@@ -444,17 +444,12 @@ fn tl2_out_lanes(r: usize) -> ([i32; 16], u16, u16) {
 pub fn decode_tl2(src: &[u8], cols: usize, table: &[f32; 3], dst: &mut [f32]) -> Result<(), usize> {
     let lay = tl2::RowLayout::new(cols);
     // Per weight c of a triple: 32-entry float table indexed by m | s << 4.
-    let codes = tables::tl2_code_tables();
-    let mut ft = [[0f32; 32]; 3];
-    for c in 0..3 {
-        for i in 0..32 {
-            ft[c][i] = table[codes[c][i] as usize];
-        }
-    }
+    let t = table16(table);
     let mut ftv = [(_mm512_setzero_ps(), _mm512_setzero_ps()); 3];
-    for (v, f) in ftv.iter_mut().zip(&ft) {
-        let (halves, _) = f.as_chunks::<16>();
-        *v = (ld(&halves[0]), ld(&halves[1]));
+    for (v, codes) in ftv.iter_mut().zip(&tables::TL2_CODES) {
+        let lo = _mm512_cvtepu8_epi32(ld16b(&codes[..16]));
+        let hi = _mm512_cvtepu8_epi32(ld16b(&codes[16..]));
+        *v = (_mm512_permutexvar_ps(lo, t), _mm512_permutexvar_ps(hi, t));
     }
     let lanes = [tl2_out_lanes(0), tl2_out_lanes(1), tl2_out_lanes(2)];
     let lane_idx = [idx16(&lanes[0].0), idx16(&lanes[1].0), idx16(&lanes[2].0)];

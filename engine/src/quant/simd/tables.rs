@@ -20,48 +20,55 @@ pub fn tq1_store_mulhi(v: u16) -> u16 {
 
 /// Per TL1 index `i` (0..16): code `w0 + 1` and code `w1 + 1`, 1 (a zero
 /// weight) for the invalid indices 9..15, which the decoders reject anyway.
-pub fn tl1_code_tables() -> ([u8; 16], [u8; 16]) {
+pub const TL1_CODES: ([u8; 16], [u8; 16]) = {
     let mut c0 = [1u8; 16];
     let mut c1 = [1u8; 16];
-    for i in 0..=tl1::MAX_INDEX {
+    let mut i = 0;
+    while i <= tl1::MAX_INDEX {
         let (w0, w1) = tl1::pair_of(i);
         c0[i as usize] = (w0 + 1) as u8;
         c1[i as usize] = (w1 + 1) as u8;
+        i += 1;
     }
     (c0, c1)
-}
+};
 
 /// Per TL2 5-bit code `m | s << 4` and weight `c` of the triple: the code
 /// `w_c + 1`, 1 for magnitudes above 13 (rejected by the decoders).
-pub fn tl2_code_tables() -> [[u8; 32]; 3] {
+pub const TL2_CODES: [[u8; 32]; 3] = {
     let mut t = [[1u8; 32]; 3];
-    for i in 0..32u8 {
+    let mut i = 0u8;
+    while i < 32 {
         let (m, s) = (i & 15, i >> 4 == 1);
         if m <= tl2::MAX_MAGNITUDE {
             let w = tl2::triple_of(m, s);
-            for c in 0..3 {
+            let mut c = 0;
+            while c < 3 {
                 t[c][i as usize] = (w[c] + 1) as u8;
+                c += 1;
             }
         }
+        i += 1;
     }
     t
-}
+};
 
 /// Magnitude and sign (`m | s << 4`) of the triple with codes `(c0, c1, c2)`
 /// indexed by `9 c0 + 3 c1 + c2`.
-pub fn tl2_encode_table() -> [u8; 27] {
+pub const TL2_ENCODE: [u8; 27] = {
     let mut t = [0u8; 27];
-    for (v, e) in t.iter_mut().enumerate() {
-        let w = [
+    let mut v = 0;
+    while v < 27 {
+        let (m, s) = tl2::triple_code(
             (v / 9) as i8 - 1,
             ((v / 3) % 3) as i8 - 1,
             (v % 3) as i8 - 1,
-        ];
-        let (m, s) = tl2::triple_code(w[0], w[1], w[2]);
-        *e = m | (s as u8) << 4;
+        );
+        t[v] = m | (s as u8) << 4;
+        v += 1;
     }
     t
-}
+};
 
 #[cfg(test)]
 mod tests {
@@ -77,8 +84,7 @@ mod tests {
 
     #[test]
     fn tl2_tables_invert_each_other() {
-        let enc = tl2_encode_table();
-        let dec = tl2_code_tables();
+        let (enc, dec) = (TL2_ENCODE, TL2_CODES);
         for (v, &e) in enc.iter().enumerate() {
             let codes = [dec[0][e as usize], dec[1][e as usize], dec[2][e as usize]];
             assert_eq!(
