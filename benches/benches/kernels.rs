@@ -41,7 +41,7 @@ const GEMM_SHAPES: [(usize, usize, usize); 7] = [
 const THREADS: [usize; 2] = [1, 2];
 
 fn matrix(format: Format, rows: usize, cols: usize, rng: &mut StdRng) -> Option<TernaryMatrix> {
-    if cols % format.row_multiple() != 0 {
+    if !cols.is_multiple_of(format.row_multiple()) {
         eprintln!(
             "note: {format} skips {rows}x{cols}: cols is not a multiple of {}",
             format.row_multiple()

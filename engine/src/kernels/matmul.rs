@@ -147,13 +147,13 @@ fn matmul(
         }
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
-            let tb = groups * lut::TABLE_BYTES;
+            let tb = groups * lut.table_bytes(level);
             tables.resize_zeroed(tokens * tb);
             for (t, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
                 lut::build_tables(level, lut, x.token(t), groups, dst);
             }
             let tables = tables.as_slice();
-            for_row_ranges(par, rows, lut::TILE_ROWS, parts_per_thread, |r0, r1| {
+            for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
                 lut_block(level, lut, groups, w, x, tables, r0, r1, &shared)
             })
         }),
@@ -186,7 +186,7 @@ fn store_tensor_scaled(
     }
 }
 
-/// Lookup-table matrices: whole 64-row tiles covering `r0..r1`, token by
+/// Lookup-table matrices: whole tiles covering `r0..r1`, token by
 /// token, then the epilogue for the rows that exist.
 #[allow(clippy::too_many_arguments)]
 fn lut_block(
@@ -200,15 +200,16 @@ fn lut_block(
     r1: usize,
     out: &SharedOut,
 ) {
-    let (t0, t1) = (r0 / lut::TILE_ROWS, r1.div_ceil(lut::TILE_ROWS));
+    let tr = lut.tile_rows();
+    let (t0, t1) = (r0 / tr, r1.div_ceil(tr));
     let Scale::Tensor(gamma) = *w.scale() else {
         unreachable!("lookup-table formats have a tensor scale")
     };
-    let tb = groups * lut::TABLE_BYTES;
+    let tb = groups * lut.table_bytes(level);
     SCRATCH.with(|s| {
         let mut dots = s.borrow_mut();
         dots.clear();
-        dots.resize((t1 - t0) * lut::TILE_ROWS, 0);
+        dots.resize((t1 - t0) * tr, 0);
         for t in 0..x.tokens() {
             let table = &tables[t * tb..(t + 1) * tb];
             lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);

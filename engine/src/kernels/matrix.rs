@@ -48,7 +48,7 @@ const KERNEL: &str = "TernaryMatrix";
 pub(crate) enum Layout {
     /// Multiply-add chunks of 256 weights.
     Mad { chunks: usize },
-    /// Lookup-table tiles of 64 rows, `groups` weight groups per row.
+    /// Lookup-table tiles of `lut.tile_rows()` rows, `groups` weight groups per row.
     Lut { lut: Lut, groups: usize },
 }
 
@@ -192,7 +192,7 @@ impl TernaryMatrix {
     /// LUT layout: tiles `t0..t1`, contiguous.
     pub(crate) fn tile_data(&self, t0: usize, t1: usize) -> &[u8] {
         let tb = match self.layout {
-            Layout::Lut { lut, groups } => groups * lut.record_bytes(),
+            Layout::Lut { groups, .. } => groups * lut::RECORD_BYTES,
             Layout::Mad { .. } => unreachable!("tile_data of a multiply-add matrix"),
         };
         &self.data.as_slice()[t0 * tb..t1 * tb]
