@@ -61,6 +61,8 @@ pub struct TernaryMatrix {
     layout: Layout,
     data: Aligned<u8>,
     scale: Scale,
+    /// Per-block scales widened to f64 once (what the kernels multiply by).
+    block_scales: Vec<f64>,
 }
 
 impl TernaryMatrix {
@@ -116,6 +118,10 @@ impl TernaryMatrix {
                 (Layout::Mad { chunks }, data)
             }
         };
+        let block_scales = match &scale {
+            Scale::PerBlock(d) => d.iter().map(|&v| v as f64).collect(),
+            Scale::Tensor(_) => Vec::new(),
+        };
         Ok(TernaryMatrix {
             format,
             rows,
@@ -123,6 +129,7 @@ impl TernaryMatrix {
             layout,
             data,
             scale,
+            block_scales,
         })
     }
 
@@ -187,6 +194,16 @@ impl TernaryMatrix {
             Layout::Lut { .. } => unreachable!("row_data of a lookup-table matrix"),
         };
         &self.data.as_slice()[r0 * rb..r1 * rb]
+    }
+
+    /// Per-block scales of rows `r0..r1` as f64 (empty for tensor scales).
+    pub(crate) fn block_scales(&self, r0: usize, r1: usize) -> &[f64] {
+        match self.layout {
+            Layout::Mad { chunks } if !self.block_scales.is_empty() => {
+                &self.block_scales[r0 * chunks..r1 * chunks]
+            }
+            _ => &[],
+        }
     }
 
     /// LUT layout: tiles `t0..t1`, contiguous.
