@@ -131,7 +131,7 @@ fn matmul(
     match w.layout() {
         Layout::Mad { chunks } => {
             let per_block = matches!(w.scale(), Scale::PerBlock(_));
-            for_row_ranges(par, rows, 4, parts_per_thread, |r0, r1| {
+            for_row_ranges(par, rows, mad::GROUP_ROWS, parts_per_thread, |r0, r1| {
                 let step = if tokens == 1 {
                     r1 - r0
                 } else {

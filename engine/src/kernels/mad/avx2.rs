@@ -13,7 +13,7 @@
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Block, BlockScales, LANES};
+use super::{row_start, Block, BlockScales, LANES};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 use std::arch::x86_64::*;
@@ -83,9 +83,10 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
         let mut t = 0;
         while t < b.tokens {
             let m = if t + tt <= b.tokens { tt } else { 1 };
+            let (start, chunk_stride) = row_start(b.rows, b.chunks, r);
             let tile = Tile {
-                w: b.w.as_ptr().add(r * b.chunks * CHUNK_BYTES),
-                row_bytes: b.chunks * CHUNK_BYTES,
+                w: b.w.as_ptr().add(start),
+                chunk_stride,
                 x: b.x.as_ptr().add(t * b.chunks * CHUNK_WEIGHTS),
                 tok_len: b.chunks * CHUNK_WEIGHTS,
                 chunks: b.chunks,
@@ -108,7 +109,8 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
 /// One register tile: R rows from row `r`, T tokens from token `t`.
 struct Tile {
     w: *const u8,
-    row_bytes: usize,
+    /// Rows of a tile are CHUNK_BYTES apart (same interleave group).
+    chunk_stride: usize,
     x: *const i8,
     tok_len: usize,
     chunks: usize,
@@ -172,7 +174,7 @@ impl Tile {
                     // lie inside the block's weight slice, tokens and groups
                     // inside its activation slice, scales and lane sums
                     // inside theirs, as the caller checked.
-                    let off = r * self.row_bytes + c * CHUNK_BYTES + 32 * h;
+                    let off = r * CHUNK_BYTES + c * self.chunk_stride + 32 * h;
                     *v = _mm256_loadu_si256(self.w.add(off).cast());
                 }
                 for g in 0..4 {

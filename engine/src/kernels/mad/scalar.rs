@@ -1,7 +1,7 @@
 //! Scalar reference for the MAD layout: the definition every SIMD path must
 //! reproduce bit for bit.
 
-use super::{tree16, Block, BlockScales, LANES};
+use super::{chunk_offset, tree16, Block, BlockScales, LANES};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 
@@ -33,7 +33,7 @@ pub(super) fn scaled_sums(b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
 
 /// `sum((code + 1) * xq)` of row `r`, token `t`, chunk `c`, per lane.
 fn lane_sums(b: &Block<'_>, r: usize, t: usize, c: usize) -> [i32; LANES] {
-    let w = &b.w[(r * b.chunks + c) * CHUNK_BYTES..][..CHUNK_BYTES];
+    let w = &b.w[chunk_offset(b.rows, b.chunks, r, c)..][..CHUNK_BYTES];
     let x = &b.x[(t * b.chunks + c) * CHUNK_WEIGHTS..][..CHUNK_WEIGHTS];
     let mut s = [0i32; LANES];
     for (i, &byte) in w.iter().enumerate() {
