@@ -203,7 +203,9 @@ impl TernaryMatrix {
     /// MAD layout: packed rows `r0..r1`, contiguous; `r0` and `r1` (unless it
     /// is the last row) must be multiples of [`GROUP_ROWS`].
     pub(crate) fn row_data(&self, r0: usize, r1: usize) -> &[u8] {
-        assert!(r0 % GROUP_ROWS == 0 && (r1 % GROUP_ROWS == 0 || r1 == self.rows));
+        assert!(
+            r0.is_multiple_of(GROUP_ROWS) && (r1.is_multiple_of(GROUP_ROWS) || r1 == self.rows)
+        );
         let rb = match self.layout {
             Layout::Mad { chunks } => chunks * CHUNK_BYTES,
             Layout::Lut { .. } => unreachable!("row_data of a lookup-table matrix"),
