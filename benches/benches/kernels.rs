@@ -3,14 +3,21 @@
 //!
 //! Ids: `gemv/<format>/<rows>x<cols>/<t>t` (Throughput = rows * cols weights),
 //! `gemm/<format>/<m>x<n>x<k>/<t>t` (m tokens, n rows, k cols; Throughput =
-//! m * n * k multiply-adds), `gemv/f32/<rows>x<cols>/<t>t`. Activations are
+//! m * n * k multiply-adds), `gemv/f32/<rows>x<cols>/<t>t`, and
+//! `roofline/weights/<rows>x<cols>`: one pass of plain 64-byte loads over
+//! `rows * cols / 4` bytes (the I2S weights of that GEMV), throughput also in
+//! weights, i.e. the GEMV speed if it were limited by reading its weights
+//! alone. Activations are
 //! quantized outside the timed loop (decode quantizes once per layer input
 //! and reuses it for several matrices). Shapes a format cannot hold (k not a
 //! multiple of its row multiple, e.g. the 32^3 cube for I2S) are skipped
 //! with a note on stderr.
 
+use criterion::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use engine::cpu::SimdLevel;
 use engine::kernels::dense::gemv_f32;
+use engine::kernels::roofline::stream_read;
 use engine::kernels::{
     gemm, gemv, quantize_activations, Parallelism, QuantizedActivations, TernaryMatrix,
 };
@@ -41,7 +48,7 @@ const GEMM_SHAPES: [(usize, usize, usize); 7] = [
 const THREADS: [usize; 2] = [1, 2];
 
 fn matrix(format: Format, rows: usize, cols: usize, rng: &mut StdRng) -> Option<TernaryMatrix> {
-    if cols % format.row_multiple() != 0 {
+    if !cols.is_multiple_of(format.row_multiple()) {
         eprintln!(
             "note: {format} skips {rows}x{cols}: cols is not a multiple of {}",
             format.row_multiple()
@@ -93,6 +100,19 @@ fn bench_gemv(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_roofline(c: &mut Criterion) {
+    let mut g = c.benchmark_group("roofline");
+    for (rows, cols) in GEMV_SHAPES {
+        g.throughput(Throughput::Elements((rows * cols) as u64));
+        let bytes: Vec<u8> = (0..rows * cols / 4).map(|i| i as u8).collect();
+        let id = BenchmarkId::new("weights", format!("{rows}x{cols}"));
+        g.bench_function(id, |b| {
+            b.iter(|| stream_read(SimdLevel::active(), black_box(&bytes)))
+        });
+    }
+    g.finish();
+}
+
 fn bench_gemm(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(0x67656d6d);
     let mut g = c.benchmark_group("gemm");
@@ -125,6 +145,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_gemv, bench_gemm
+    targets = bench_gemv, bench_roofline, bench_gemm
 }
 criterion_main!(benches);

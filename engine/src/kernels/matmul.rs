@@ -9,16 +9,17 @@
 //! dot    = raw - sum(xq)    (MAD layout: raw = sum((code + 1) * xq), i32)
 //! dot    = sum(table[g][index])   (lookup-table layout, exact i32)
 //! tensor scale:  y = f32( f64(dot) * (f64(gamma) / f64(s)) )
-//! block scales:  y = f32( sum_b f64(d_b) * f64(dot_b) / f64(s) )   (blocks in order)
+//! block scales:  y = f32( tree16(lane accumulators) * (1 / f64(s)) )
 //! ```
 //!
-//! The f64 products are exact (|dot| < 2^31, scales are f32) and the f64
-//! block sum loses nothing that matters, so `y` is within one f32 rounding
-//! of the exact dequantized product.
+//! (the per-block lane accumulators are defined in [`super::mad`]). The f64
+//! products are exact (|dot| < 2^31, scales are f32) and the f64 sums lose
+//! nothing that matters, so `y` is within about one f32 rounding of the
+//! exact dequantized product.
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut};
-use super::mad::{self, Block, Sums};
+use super::mad::{self, Block, BlockScales};
 use super::matrix::Layout;
 use super::parallel::for_row_ranges;
 use super::{KernelError, Parallelism, QuantizedActivations, TernaryMatrix};
@@ -123,15 +124,14 @@ fn matmul(
         ));
     }
     let macs = rows * w.cols() * tokens;
-    let parts_per_thread = if macs >= 1 << 24 { 4 } else { 1 };
+    // Parts of at least ~256K multiply-adds (a few microseconds), up to 8
+    // per thread.
+    let parts_per_thread = (macs >> 18).clamp(1, 8);
     let shared = SharedOut(out.as_mut_ptr());
     match w.layout() {
         Layout::Mad { chunks } => {
-            let sums = match w.scale() {
-                Scale::Tensor(_) => Sums::Total,
-                Scale::PerBlock(_) => Sums::PerChunk,
-            };
-            for_row_ranges(par, rows, 4, parts_per_thread, |r0, r1| {
+            let per_block = matches!(w.scale(), Scale::PerBlock(_));
+            for_row_ranges(par, rows, mad::GROUP_ROWS, parts_per_thread, |r0, r1| {
                 let step = if tokens == 1 {
                     r1 - r0
                 } else {
@@ -140,20 +140,20 @@ fn matmul(
                 let mut b0 = r0;
                 while b0 < r1 {
                     let b1 = (b0 + step).min(r1);
-                    mad_block(level, sums, chunks, w, x, b0, b1, &shared);
+                    mad_block(level, per_block, chunks, w, x, b0, b1, &shared);
                     b0 = b1;
                 }
             })
         }
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
-            let tb = groups * lut::TABLE_BYTES;
+            let tb = groups * lut.table_bytes(level);
             tables.resize_zeroed(tokens * tb);
             for (t, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
                 lut::build_tables(level, lut, x.token(t), groups, dst);
             }
             let tables = tables.as_slice();
-            for_row_ranges(par, rows, lut::TILE_ROWS, parts_per_thread, |r0, r1| {
+            for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
                 lut_block(level, lut, groups, w, x, tables, r0, r1, &shared)
             })
         }),
@@ -162,6 +162,7 @@ fn matmul(
 
 thread_local! {
     static SCRATCH: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+    static SCALED: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     static TABLES: RefCell<Aligned<u8>> = RefCell::new(Aligned::zeroed(0));
 }
 
@@ -186,7 +187,7 @@ fn store_tensor_scaled(
     }
 }
 
-/// Lookup-table matrices: whole 64-row tiles covering `r0..r1`, token by
+/// Lookup-table matrices: whole tiles covering `r0..r1`, token by
 /// token, then the epilogue for the rows that exist.
 #[allow(clippy::too_many_arguments)]
 fn lut_block(
@@ -200,15 +201,16 @@ fn lut_block(
     r1: usize,
     out: &SharedOut,
 ) {
-    let (t0, t1) = (r0 / lut::TILE_ROWS, r1.div_ceil(lut::TILE_ROWS));
+    let tr = lut.tile_rows();
+    let (t0, t1) = (r0 / tr, r1.div_ceil(tr));
     let Scale::Tensor(gamma) = *w.scale() else {
         unreachable!("lookup-table formats have a tensor scale")
     };
-    let tb = groups * lut::TABLE_BYTES;
+    let tb = groups * lut.table_bytes(level);
     SCRATCH.with(|s| {
         let mut dots = s.borrow_mut();
         dots.clear();
-        dots.resize((t1 - t0) * lut::TILE_ROWS, 0);
+        dots.resize((t1 - t0) * tr, 0);
         for t in 0..x.tokens() {
             let table = &tables[t * tb..(t + 1) * tb];
             lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);
@@ -218,12 +220,12 @@ fn lut_block(
     });
 }
 
-/// Multiply-add matrices: raw sums for rows `r0..r1` and every token, then
-/// the epilogue.
+/// Multiply-add matrices: sums for rows `r0..r1` and every token, then the
+/// epilogue.
 #[allow(clippy::too_many_arguments)]
 fn mad_block(
     level: SimdLevel,
-    sums: Sums,
+    per_block: bool,
     chunks: usize,
     w: &TernaryMatrix,
     x: &QuantizedActivations,
@@ -238,35 +240,39 @@ fn mad_block(
         tokens: x.tokens(),
         chunks,
     };
+    let (rows, n) = (w.rows(), r1 - r0);
+    if per_block {
+        SCALED.with(|s| {
+            let mut sums = s.borrow_mut();
+            sums.clear();
+            sums.resize(x.tokens() * n, 0.0);
+            let scales = BlockScales {
+                d: w.block_scales(r0, r1),
+                lane_sums: x.lane_sums(),
+            };
+            mad::scaled_sums(level, &block, &scales, &mut sums);
+            for t in 0..x.tokens() {
+                let inv_s = 1.0 / x.scales()[t] as f64;
+                for (i, &v) in sums[t * n..(t + 1) * n].iter().enumerate() {
+                    // SAFETY: as in store_tensor_scaled.
+                    unsafe { *out.0.add(t * rows + r0 + i) = (v * inv_s) as f32 };
+                }
+            }
+        });
+        return;
+    }
+    let Scale::Tensor(gamma) = *w.scale() else {
+        unreachable!("per-block scales take the branch above")
+    };
     SCRATCH.with(|s| {
         let mut raw = s.borrow_mut();
         raw.clear();
-        raw.resize(block.out_len(sums), 0);
-        mad::raw_sums(level, sums, &block, &mut raw);
-        let (rows, n) = (w.rows(), r1 - r0);
+        raw.resize(x.tokens() * n, 0);
+        mad::raw_sums(level, &block, &mut raw);
         for t in 0..x.tokens() {
-            match w.scale() {
-                Scale::Tensor(gamma) => {
-                    let xsum = x.sums()[t];
-                    let dots = raw[t * n..(t + 1) * n].iter().map(|&r| r - xsum);
-                    store_tensor_scaled(*gamma, x, t, rows, r0, dots, out);
-                }
-                Scale::PerBlock(d) => {
-                    let inv_s = 1.0 / x.scales()[t] as f64;
-                    let xcs = x.token_chunk_sums(t);
-                    for i in 0..n {
-                        let raw_row = &raw[(t * n + i) * chunks..(t * n + i + 1) * chunks];
-                        let d_row = &d[(r0 + i) * chunks..(r0 + i + 1) * chunks];
-                        let acc = raw_row
-                            .iter()
-                            .zip(xcs)
-                            .zip(d_row)
-                            .fold(0.0f64, |a, ((&r, &xs), &d)| a + d as f64 * (r - xs) as f64);
-                        // SAFETY: as in store_tensor_scaled.
-                        unsafe { *out.0.add(t * rows + r0 + i) = (acc * inv_s) as f32 };
-                    }
-                }
-            }
+            let xsum = x.sums()[t];
+            let dots = raw[t * n..(t + 1) * n].iter().map(|&r| r - xsum);
+            store_tensor_scaled(gamma, x, t, rows, r0, dots, out);
         }
     });
 }

@@ -18,9 +18,17 @@
 //! *consecutive* weights `64g .. 64g + 63` lined up with 64 consecutive int8
 //! activations: one AND (+ one shift) and one `vpdpbusd` per 64 weights, no
 //! shuffles. An AVX2 register takes the chunk as two 32-byte halves
-//! (half `h`, group `g` -> weights `64g + 32h ..`). Rows are contiguous,
-//! `chunks * 64` bytes each. Per-block scales (TQ2_0: one per 256 weights)
-//! line up with chunks one to one.
+//! (half `h`, group `g` -> weights `64g + 32h ..`). Per-block scales (TQ2_0:
+//! one per 256 weights) line up with chunks one to one.
+//!
+//! Rows are stored in groups of 8, chunk-interleaved, so that the 8-row GEMV
+//! tile reads one sequential stream:
+//!
+//! ```text
+//! [r0 c0][r1 c0]..[r7 c0][r0 c1][r1 c1]..[r7 c1] .. | [r8 c0][r9 c0] ..
+//!  group 0 (rows 0..7)                                | group 1 ...
+//! (the last group holds rows % 8 rows, interleaved the same way)
+//! ```
 //!
 //! Ternary codes cost the same 2 bits as I2S, so the weight bytes streamed
 //! per GEMV equal the file's (`rows * cols / 4`, plus padding when `cols` is
@@ -31,6 +39,7 @@
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut};
+use super::mad::{chunk_offset, GROUP_ROWS};
 use super::{KernelError, CHUNK_WEIGHTS};
 use crate::quant::{Format, Scale};
 
@@ -48,7 +57,7 @@ const KERNEL: &str = "TernaryMatrix";
 pub(crate) enum Layout {
     /// Multiply-add chunks of 256 weights.
     Mad { chunks: usize },
-    /// Lookup-table tiles of 64 rows, `groups` weight groups per row.
+    /// Lookup-table tiles of `lut.tile_rows()` rows, `groups` weight groups per row.
     Lut { lut: Lut, groups: usize },
 }
 
@@ -61,6 +70,8 @@ pub struct TernaryMatrix {
     layout: Layout,
     data: Aligned<u8>,
     scale: Scale,
+    /// Per-block scales widened to f64 once (what the kernels multiply by).
+    block_scales: Vec<f64>,
 }
 
 impl TernaryMatrix {
@@ -107,14 +118,19 @@ impl TernaryMatrix {
             None => {
                 let chunks = cols.div_ceil(CHUNK_WEIGHTS);
                 let mut data = Aligned::zeroed(rows * chunks * CHUNK_BYTES);
-                for (row_codes, row_out) in codes
-                    .chunks_exact(cols)
-                    .zip(data.as_mut_slice().chunks_exact_mut(chunks * CHUNK_BYTES))
-                {
-                    pack_row(row_codes, row_out);
+                let out = data.as_mut_slice();
+                for (r, row_codes) in codes.chunks_exact(cols).enumerate() {
+                    for c in 0..chunks {
+                        let at = chunk_offset(rows, chunks, r, c);
+                        pack_chunk(row_codes, c, &mut out[at..at + CHUNK_BYTES]);
+                    }
                 }
                 (Layout::Mad { chunks }, data)
             }
+        };
+        let block_scales = match &scale {
+            Scale::PerBlock(d) => d.iter().map(|&v| v as f64).collect(),
+            Scale::Tensor(_) => Vec::new(),
         };
         Ok(TernaryMatrix {
             format,
@@ -123,6 +139,7 @@ impl TernaryMatrix {
             layout,
             data,
             scale,
+            block_scales,
         })
     }
 
@@ -166,11 +183,14 @@ impl TernaryMatrix {
         if let Layout::Lut { lut, .. } = self.layout {
             return lut::row_codes(lut, self.data.as_slice(), r, self.cols);
         }
-        let row = self.row_data(r, r + 1);
+        let Layout::Mad { chunks } = self.layout else {
+            unreachable!("lookup-table layouts returned above")
+        };
+        let data = self.data.as_slice();
         (0..self.cols)
             .map(|k| {
                 let (c, j) = (k / CHUNK_WEIGHTS, k % CHUNK_WEIGHTS);
-                let byte = row[c * CHUNK_BYTES + j % CHUNK_BYTES];
+                let byte = data[chunk_offset(self.rows, chunks, r, c) + j % CHUNK_BYTES];
                 ((byte >> (2 * (j / CHUNK_BYTES))) & 3) as i8 - 1
             })
             .collect()
@@ -180,8 +200,12 @@ impl TernaryMatrix {
         self.layout
     }
 
-    /// MAD layout: packed rows `r0..r1`, contiguous.
+    /// MAD layout: packed rows `r0..r1`, contiguous; `r0` and `r1` (unless it
+    /// is the last row) must be multiples of [`GROUP_ROWS`].
     pub(crate) fn row_data(&self, r0: usize, r1: usize) -> &[u8] {
+        assert!(
+            r0.is_multiple_of(GROUP_ROWS) && (r1.is_multiple_of(GROUP_ROWS) || r1 == self.rows)
+        );
         let rb = match self.layout {
             Layout::Mad { chunks } => chunks * CHUNK_BYTES,
             Layout::Lut { .. } => unreachable!("row_data of a lookup-table matrix"),
@@ -189,10 +213,20 @@ impl TernaryMatrix {
         &self.data.as_slice()[r0 * rb..r1 * rb]
     }
 
+    /// Per-block scales of rows `r0..r1` as f64 (empty for tensor scales).
+    pub(crate) fn block_scales(&self, r0: usize, r1: usize) -> &[f64] {
+        match self.layout {
+            Layout::Mad { chunks } if !self.block_scales.is_empty() => {
+                &self.block_scales[r0 * chunks..r1 * chunks]
+            }
+            _ => &[],
+        }
+    }
+
     /// LUT layout: tiles `t0..t1`, contiguous.
     pub(crate) fn tile_data(&self, t0: usize, t1: usize) -> &[u8] {
         let tb = match self.layout {
-            Layout::Lut { lut, groups } => groups * lut.record_bytes(),
+            Layout::Lut { groups, .. } => groups * lut::RECORD_BYTES,
             Layout::Mad { .. } => unreachable!("tile_data of a multiply-add matrix"),
         };
         &self.data.as_slice()[t0 * tb..t1 * tb]
@@ -257,16 +291,15 @@ fn check_scale(format: Format, scale: &Scale, rows: usize, cols: usize) -> Resul
     Ok(())
 }
 
-/// Packs one row of codes into the MAD layout (see the module docs).
-fn pack_row(codes: &[i8], out: &mut [u8]) {
-    for (c, chunk) in out.chunks_exact_mut(CHUNK_BYTES).enumerate() {
-        for (i, byte) in chunk.iter_mut().enumerate() {
-            *byte = (0..4).fold(0u8, |b, g| {
-                let k = c * CHUNK_WEIGHTS + g * CHUNK_BYTES + i;
-                let code = codes.get(k).map_or(1, |&w| (w + 1) as u8);
-                b | code << (2 * g)
-            });
-        }
+/// Packs chunk `c` of one row of codes into the MAD layout (see the module
+/// docs); weights past the row's end are zeros (code 1).
+fn pack_chunk(codes: &[i8], c: usize, chunk: &mut [u8]) {
+    for (i, byte) in chunk.iter_mut().enumerate() {
+        *byte = (0..4).fold(0u8, |b, g| {
+            let k = c * CHUNK_WEIGHTS + g * CHUNK_BYTES + i;
+            let code = codes.get(k).map_or(1, |&w| (w + 1) as u8);
+            b | code << (2 * g)
+        });
     }
 }
 
@@ -285,11 +318,13 @@ mod tests {
         assert_eq!(m.row_codes(0), &codes[..cols]);
         assert_eq!(m.row_codes(1), &codes[cols..]);
         // Weight 64 * 2 + 5 of chunk 0 lives in byte 5 at shift 4.
-        let byte = m.row_data(0, 1)[5];
-        assert_eq!(((byte >> 4) & 3) as i8 - 1, codes[133]);
-        // Chunk 1 holds weights 256..383 in groups 0-1; groups 2-3 are
+        let data = m.row_data(0, 2);
+        assert_eq!(((data[5] >> 4) & 3) as i8 - 1, codes[133]);
+        // Row 1's chunk 0 comes next (group interleave), then row 0's chunk
+        // 1, which holds weights 256..383 in groups 0-1; groups 2-3 are
         // padding with zero weights (code 1).
-        assert_eq!(m.row_data(0, 1)[64 + 63] >> 4, 0b01_01);
+        assert_eq!(((data[64] >> 2) & 3) as i8 - 1, codes[cols + 64]);
+        assert_eq!(data[128 + 63] >> 4, 0b01_01);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod mad;
 pub mod matmul;
 pub mod matrix;
 pub mod parallel;
+pub mod roofline;
 
 pub use activations::{quantize_activations, quantize_activations_into, QuantizedActivations};
 pub use error::KernelError;

@@ -1,30 +1,104 @@
 //! AVX-512 lookup kernel: `vpermw` reads 32 i16 table entries at once, one
-//! per row. The 32-byte table of a group is broadcast to both halves of a
-//! zmm, so `vpermw`'s fifth index bit (the other row's low nibble bit) is
-//! harmless and the low-nibble rows need no mask:
+//! per lane, with the lane's low 5 bits as the index and the rest ignored.
 //!
 //! ```text
-//! record byte i -> u16 lane i = hi << 4 | lo
-//! rows 0..31:  vpermw(u16,      table x 2)   (index bits 0..4, bit 4 ignored)
-//! rows 32..63: vpermw(u16 >> 4, table x 2)
-//! TL2 sign:    neg += v where sign bit set (mask straight from the record);
-//!              dot = all - 2 * neg
+//! record lane j (u16):   [.. row 64+j | row 32+j | row j]
+//! vpermw(lane >> 0,  T)  -> entries of rows j          (bits 0..4)
+//! vpermw(lane >> b,  T)  -> entries of rows 32 + j     (b = 4 or 5)
+//! ...
 //! ```
 //!
-//! i16 partial sums are widened to i32 every [`FLUSH_GROUPS`] groups; two
-//! tiles (128 rows) share each table load.
+//! TL1 codes are 4 bits, so bit 4 of the index is the next row's code bit:
+//! its 16-entry table is broadcast to both halves of the 32-entry register,
+//! which makes that bit harmless. TL2 codes are 5 bits (sign | magnitude)
+//! and index the full 32-entry table (positive sums, then negated).
+//! i16 partial sums are widened into the i32 output every
+//! [`FLUSH_GROUPS`] groups; two tiles share each table load.
 
-// Register tiles are indexed by (tile, half) on purpose: the arrays are
+// Accumulators are indexed by (tile, row group) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Lut, FLUSH_GROUPS, TABLE_BYTES, TILE_ROWS};
+use super::{scalar, Lut, FLUSH_GROUPS, RECORD_BYTES};
+use crate::cpu::SimdLevel;
 use std::arch::x86_64::*;
 
 /// # Safety
-/// AVX-512 F/BW must be supported; `w` holds `out.len() / 64` tiles of
-/// `groups` records and `tables` `groups` tables (checked by the caller).
+/// AVX-512 F/BW must be supported; `out.len() == groups * table_bytes`.
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
+    let xs = |i: usize| x.get(i).map_or(0, |&v| v as i16);
+    // Per code: the weight multiplying each activation of the group.
+    let coef = |j: usize| -> __m512i {
+        let e: [i16; 32] = std::array::from_fn(|c| {
+            let used = match lut {
+                Lut::Pairs => c % 16 < 9,
+                Lut::Triples => c % 16 < 14,
+            };
+            let code = if lut == Lut::Pairs { c % 16 } else { c };
+            if used {
+                lut.weights(code as u16)[j] as i16
+            } else {
+                0
+            }
+        });
+        _mm512_loadu_si512(e.as_ptr().cast())
+    };
+    match lut {
+        Lut::Pairs => {
+            // 16 pairs per 32-byte activation load; two pairs per register
+            // (lanes 0..15 pair g, 16..31 pair g + 1), their activations
+            // gathered from the load by vpermw.
+            let (a, b) = (coef(0), coef(1));
+            let second: [i16; 32] = std::array::from_fn(|l| if l < 16 { 0 } else { 2 });
+            let second = _mm512_loadu_si512(second.as_ptr().cast());
+            let mut g = 0;
+            while g < groups {
+                let Some(src) = x.get(2 * g..2 * g + 32) else {
+                    scalar::build_tables(SimdLevel::Avx512, lut, x, groups, out);
+                    return;
+                };
+                // SAFETY: `src` is 32 bytes.
+                let xv = _mm512_cvtepi8_epi16(_mm256_loadu_si256(src.as_ptr().cast()));
+                for i in 0..8.min((groups - g).div_ceil(2)) {
+                    let i0 = _mm512_add_epi16(second, _mm512_set1_epi16(4 * i as i16));
+                    let i1 = _mm512_add_epi16(i0, _mm512_set1_epi16(1));
+                    let x0 = _mm512_permutexvar_epi16(i0, xv);
+                    let x1 = _mm512_permutexvar_epi16(i1, xv);
+                    let e = _mm512_add_epi16(_mm512_mullo_epi16(a, x0), _mm512_mullo_epi16(b, x1));
+                    let p = g + 2 * i;
+                    let mask: __mmask32 = if p + 1 < groups { !0 } else { 0xffff };
+                    let dst = &mut out[p * 32..];
+                    debug_assert!(dst.len() >= 32 * mask.count_ones() as usize / 16);
+                    // SAFETY: the mask writes 32 bytes for the last pair,
+                    // 64 when pair p + 1 exists; both lie inside `out`.
+                    _mm512_mask_storeu_epi16(dst.as_mut_ptr().cast(), mask, e);
+                }
+                g += 16;
+            }
+        }
+        Lut::Triples => {
+            let (a, b, c) = (coef(0), coef(1), coef(2));
+            for (g, t) in out.chunks_exact_mut(64).enumerate() {
+                let x0 = _mm512_set1_epi16(xs(3 * g));
+                let x1 = _mm512_set1_epi16(xs(3 * g + 1));
+                let x2 = _mm512_set1_epi16(xs(3 * g + 2));
+                let e = _mm512_add_epi16(
+                    _mm512_add_epi16(_mm512_mullo_epi16(a, x0), _mm512_mullo_epi16(b, x1)),
+                    _mm512_mullo_epi16(c, x2),
+                );
+                // SAFETY: `t` is 64 bytes.
+                _mm512_storeu_si512(t.as_mut_ptr().cast(), e);
+            }
+        }
+    }
+}
+
+/// # Safety
+/// AVX-512 F/BW must be supported; `w` holds `out.len() / tile_rows` tiles
+/// of `groups` records and `tables` `groups` tables (checked by the caller).
 pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+    out.fill(0);
     match lut {
         Lut::Pairs => run::<false>(w, groups, tables, out),
         Lut::Triples => run::<true>(w, groups, tables, out),
@@ -33,9 +107,9 @@ pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out:
 
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn run<const TRIPLES: bool>(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
-    let rb = if TRIPLES { 40 } else { 32 };
-    let tile_bytes = groups * rb;
-    let tiles = out.len() / TILE_ROWS;
+    let tr = if TRIPLES { 96 } else { 128 };
+    let tile_bytes = groups * RECORD_BYTES;
+    let tiles = out.len() / tr;
     let mut t = 0;
     while t < tiles {
         let n = if t + 2 <= tiles { 2 } else { 1 };
@@ -44,7 +118,7 @@ unsafe fn run<const TRIPLES: bool>(w: &[u8], groups: usize, tables: &[u8], out: 
             tile_bytes,
             groups,
             tables.as_ptr(),
-            out.as_mut_ptr().add(t * TILE_ROWS),
+            out.as_mut_ptr().add(t * tr),
         );
         if n == 2 {
             tiles_n::<2, TRIPLES>(args);
@@ -59,56 +133,57 @@ type Args = (*const u8, usize, usize, *const u8, *mut i32);
 
 #[inline(always)]
 unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, tables, out): Args) {
-    let rb = if TRIPLES { 40 } else { 32 };
+    let (tr, codes) = if TRIPLES { (96, 3) } else { (128, 4) };
     let zero = _mm512_setzero_si512();
-    // Per tile: rows 0..15, 16..31, 32..47, 48..63.
-    let mut acc = [[zero; 4]; N];
     let mut g0 = 0;
     while g0 < groups {
         let g1 = (g0 + FLUSH_GROUPS).min(groups);
-        let mut all = [[zero; 2]; N];
-        let mut neg = [[zero; 2]; N];
+        let mut acc = [[zero; 4]; N];
         for g in g0..g1 {
             // SAFETY (whole loop): g < groups and n < N tiles lie inside the
             // caller's weight and table slices.
-            let tab =
-                _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * TABLE_BYTES).cast()));
+            let tab = if TRIPLES {
+                _mm512_loadu_si512(tables.add(g * 64).cast())
+            } else {
+                _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 32).cast()))
+            };
             for n in 0..N {
-                let rec = w.add(n * tile_bytes + g * rb);
-                let u = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.cast()));
-                let va = _mm512_permutexvar_epi16(u, tab);
-                let vb = _mm512_permutexvar_epi16(_mm512_srli_epi16::<4>(u), tab);
-                all[n][0] = _mm512_add_epi16(all[n][0], va);
-                all[n][1] = _mm512_add_epi16(all[n][1], vb);
-                if TRIPLES {
-                    let ka = rec.add(32).cast::<u32>().read_unaligned();
-                    let kb = rec.add(36).cast::<u32>().read_unaligned();
-                    neg[n][0] = _mm512_mask_add_epi16(neg[n][0], ka, neg[n][0], va);
-                    neg[n][1] = _mm512_mask_add_epi16(neg[n][1], kb, neg[n][1], vb);
+                let u = _mm512_loadu_si512(w.add(n * tile_bytes + g * RECORD_BYTES).cast());
+                let idx = if TRIPLES {
+                    [
+                        u,
+                        _mm512_srli_epi16::<5>(u),
+                        _mm512_srli_epi16::<10>(u),
+                        zero,
+                    ]
+                } else {
+                    [
+                        u,
+                        _mm512_srli_epi16::<4>(u),
+                        _mm512_srli_epi16::<8>(u),
+                        _mm512_srli_epi16::<12>(u),
+                    ]
+                };
+                for l in 0..codes {
+                    let v = _mm512_permutexvar_epi16(idx[l], tab);
+                    acc[n][l] = _mm512_add_epi16(acc[n][l], v);
                 }
             }
         }
         for n in 0..N {
-            for h in 0..2 {
-                // The true sum fits i16 (see FLUSH_GROUPS), so the wrapping
-                // i16 arithmetic of all - 2 * neg is exact.
-                let d = if TRIPLES {
-                    _mm512_sub_epi16(all[n][h], _mm512_add_epi16(neg[n][h], neg[n][h]))
-                } else {
-                    all[n][h]
-                };
-                let lo = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(d));
-                let hi = _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(d));
-                acc[n][2 * h] = _mm512_add_epi32(acc[n][2 * h], lo);
-                acc[n][2 * h + 1] = _mm512_add_epi32(acc[n][2 * h + 1], hi);
+            for l in 0..codes {
+                let a = acc[n][l];
+                let halves = [
+                    _mm512_cvtepi16_epi32(_mm512_castsi512_si256(a)),
+                    _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64::<1>(a)),
+                ];
+                for (h, v) in halves.into_iter().enumerate() {
+                    // SAFETY: rows n * tr + 32 l + 16 h .. + 16 lie in `out`.
+                    let o = out.add(n * tr + 32 * l + 16 * h).cast();
+                    _mm512_storeu_si512(o, _mm512_add_epi32(_mm512_loadu_si512(o), v));
+                }
             }
         }
         g0 = g1;
-    }
-    for n in 0..N {
-        for j in 0..4 {
-            // SAFETY: out holds N whole tiles of 64 rows from here.
-            _mm512_storeu_si512(out.add(n * TILE_ROWS + 16 * j).cast(), acc[n][j]);
-        }
     }
 }

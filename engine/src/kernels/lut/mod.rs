@@ -9,32 +9,36 @@
 //!
 //! # In-memory weight layout (built at load time from codes)
 //!
-//! Rows are grouped in tiles of 64 (the last tile padded with zero weights);
-//! within a tile the data runs along `k`, one record per weight group, so a
-//! single table serves 64 rows:
+//! Rows are grouped in tiles (128 rows for TL1, 96 for TL2; the last tile is
+//! padded with zero weights). A tile is a run of 64-byte records, one per
+//! weight group along `k`, so one table serves the whole tile. A record is
+//! 32 little-endian u16 lanes; lane `j` packs the codes of rows `j`,
+//! `32 + j`, `64 + j` (, `96 + j`):
 //!
 //! ```text
-//! TL1 record (pair g: weights 2g, 2g+1), 32 bytes:
-//!   byte i (0..31):  bit 7..4 = index(row 32+i) | bit 3..0 = index(row i)
-//!   index = 3 (w0 + 1) + (w1 + 1)  in 0..=8          (quant::tl1::pair_index)
-//! TL2 record (triple g: weights 3g..3g+2, past-the-end weights are 0), 40 bytes:
-//!   bytes 0..31:  bit 7..4 = magnitude(row 32+i) | bit 3..0 = magnitude(row i)
-//!   bytes 32..35: u32 LE, bit i = sign(row i)        (rows 0..31)
-//!   bytes 36..39: u32 LE, bit i = sign(row 32+i)     (rows 32..63)
-//!   magnitude in 0..=13, sign = negative              (quant::tl2::triple_code)
-//! tile t = records of groups 0, 1, ... ; tiles follow each other
+//! TL1 record (pair g = weights 2g, 2g+1), lane j:
+//!   bit 15..12 | 11..8    | 7..4     | 3..0
+//!   row 96+j   | row 64+j | row 32+j | row j     index = 3 (w0 + 1) + (w1 + 1)
+//! TL2 record (triple g = weights 3g..3g+2, past-the-end weights 0), lane j:
+//!   bit 15 | 14..10   | 9..5     | 4..0
+//!   0      | row 64+j | row 32+j | row j        code = sign << 4 | magnitude
+//!   (magnitude 0..=13 and sign as in quant::tl2::triple_code)
 //! ```
 //!
-//! That is 2 bits per weight for TL1 (as the file) and 40 / 192 = 1.67 bits
-//! for TL2 (as the file, whose per-row layout suits a per-row decoder but
-//! not a table shared by many rows).
+//! So `(lane >> (4n or 5n))` puts row `32n + j`'s code in the low bits of
+//! every lane at once, which is exactly the index `vpermw` reads (its upper
+//! index bits are ignored, see the AVX-512 file). That is 2 bits per weight
+//! for TL1 (as the file) and 16 / 9 = 1.78 bits for TL2 (the file's 1.67
+//! packs signs separately, which suits a per-row decoder, not a table
+//! shared by many rows).
 //!
 //! # Tables (built per token per call)
 //!
-//! 32 bytes per group: 16 i16 entries (TL1: entry `index`, 9 used; TL2:
-//! entry `magnitude`, 14 used, the sign applied by the kernel), stored
-//! little-endian for the scalar and AVX-512 paths (`vpermw` looks up 32 rows
-//! at once), or as 16 low bytes then 16 high bytes for AVX2 (two `pshufb`).
+//! For group `g`, entry `e` is the sum of the group's activations times the
+//! weights that code `e` stands for. TL1: 16 i16 (9 used); TL2: 32 i16, the
+//! magnitudes' sums then their negations (14 used of each half). Scalar and
+//! AVX-512 store entries little-endian; AVX2 stores the 16 low bytes then the
+//! 16 high bytes of the (TL2: positive) entries, for two `pshufb`.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -46,10 +50,8 @@ use super::aligned::Aligned;
 use crate::cpu::SimdLevel;
 use crate::quant::{tl1, tl2};
 
-/// Rows per tile.
-pub(crate) const TILE_ROWS: usize = 64;
-/// Table bytes per weight group.
-pub(crate) const TABLE_BYTES: usize = 32;
+/// Bytes of one record (one weight group of one tile).
+pub(crate) const RECORD_BYTES: usize = 64;
 /// Groups between widenings of the i16 accumulators to i32: entries are at
 /// most 3 * 128 = 384 in magnitude, 64 * 384 < 2^15.
 pub(crate) const FLUSH_GROUPS: usize = 64;
@@ -57,13 +59,14 @@ pub(crate) const FLUSH_GROUPS: usize = 64;
 /// Which lookup kernel a matrix uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lut {
-    /// TL1: two weights per 4-bit index.
+    /// TL1: two weights per 4-bit index, four rows per lane.
     Pairs,
-    /// TL2: three weights per 4-bit magnitude + sign bit.
+    /// TL2: three weights per 5-bit sign + magnitude, three rows per lane.
     Triples,
 }
 
 impl Lut {
+    /// Weights per group.
     pub fn width(self) -> usize {
         match self {
             Lut::Pairs => 2,
@@ -71,116 +74,128 @@ impl Lut {
         }
     }
 
-    /// Bytes of one group's record in a tile.
-    pub fn record_bytes(self) -> usize {
+    /// Bits per row code in a lane.
+    pub fn code_bits(self) -> usize {
         match self {
-            Lut::Pairs => 32,
-            Lut::Triples => 40,
+            Lut::Pairs => 4,
+            Lut::Triples => 5,
+        }
+    }
+
+    /// Rows per tile (row codes per lane x 32 lanes).
+    pub fn tile_rows(self) -> usize {
+        match self {
+            Lut::Pairs => 128,
+            Lut::Triples => 96,
         }
     }
 
     pub fn groups(self, cols: usize) -> usize {
         cols.div_ceil(self.width())
     }
+
+    /// Table bytes per group in the encoding `level` reads.
+    pub fn table_bytes(self, level: SimdLevel) -> usize {
+        match (self, level) {
+            (Lut::Triples, SimdLevel::Scalar | SimdLevel::Avx512) => 64,
+            _ => 32,
+        }
+    }
+
+    /// The code of one row's weight group.
+    fn code(self, w: &[i8]) -> u16 {
+        match self {
+            Lut::Pairs => tl1::pair_index(w[0], w[1]) as u16,
+            Lut::Triples => {
+                let (m, negative) = tl2::triple_code(w[0], w[1], w[2]);
+                m as u16 | (negative as u16) << 4
+            }
+        }
+    }
+
+    /// The weights a code stands for (inverse of `code`).
+    fn weights(self, code: u16) -> [i8; 3] {
+        match self {
+            Lut::Pairs => {
+                let (a, b) = tl1::pair_of(code as u8);
+                [a, b, 0]
+            }
+            Lut::Triples => tl2::triple_of((code & 15) as u8, code & 16 != 0),
+        }
+    }
 }
 
 /// Packs row-major codes into tiles (see the module docs).
 pub(crate) fn pack(lut: Lut, codes: &[i8], rows: usize, cols: usize) -> Aligned<u8> {
-    let groups = lut.groups(cols);
-    let rb = lut.record_bytes();
-    let tiles = rows.div_ceil(TILE_ROWS);
-    let mut data = Aligned::zeroed(tiles * groups * rb);
-    let code = |r: usize, k: usize| -> i8 {
+    let (groups, tr, width) = (lut.groups(cols), lut.tile_rows(), lut.width());
+    let tiles = rows.div_ceil(tr);
+    let mut data = Aligned::zeroed(tiles * groups * RECORD_BYTES);
+    let weight = |r: usize, k: usize| -> i8 {
         if r < rows && k < cols {
             codes[r * cols + k]
         } else {
             0
         }
     };
-    for (t, tile) in data
-        .as_mut_slice()
-        .chunks_exact_mut(groups * rb)
-        .enumerate()
-    {
-        for (g, rec) in tile.chunks_exact_mut(rb).enumerate() {
-            for i in 0..TILE_ROWS {
-                let r = t * TILE_ROWS + i;
-                let k = g * lut.width();
-                let (nibble, negative) = match lut {
-                    Lut::Pairs => (tl1::pair_index(code(r, k), code(r, k + 1)), false),
-                    Lut::Triples => tl2::triple_code(code(r, k), code(r, k + 1), code(r, k + 2)),
-                };
-                rec[i % 32] |= nibble << (4 * (i / 32));
-                if negative {
-                    rec[32 + i / 8] |= 1 << (i % 8);
-                }
+    let tile_bytes = groups * RECORD_BYTES;
+    for (t, tile) in data.as_mut_slice().chunks_exact_mut(tile_bytes).enumerate() {
+        for (g, rec) in tile.chunks_exact_mut(RECORD_BYTES).enumerate() {
+            for i in 0..tr {
+                let r = t * tr + i;
+                let w: Vec<i8> = (0..width).map(|j| weight(r, g * width + j)).collect();
+                let code = lut.code(&w) << (lut.code_bits() * (i / 32));
+                let lane = 2 * (i % 32);
+                let v = u16::from_le_bytes([rec[lane], rec[lane + 1]]) | code;
+                rec[lane..lane + 2].copy_from_slice(&v.to_le_bytes());
             }
         }
     }
     data
 }
 
+/// The code of tile row `i` in a record.
+#[inline(always)]
+pub(crate) fn record_code(lut: Lut, rec: &[u8], i: usize) -> u16 {
+    let lane = u16::from_le_bytes([rec[2 * (i % 32)], rec[2 * (i % 32) + 1]]);
+    let bits = lut.code_bits();
+    (lane >> (bits * (i / 32))) & ((1 << bits) - 1)
+}
+
 /// Decodes the codes of row `r` (tests and debugging).
 pub(crate) fn row_codes(lut: Lut, data: &[u8], r: usize, cols: usize) -> Vec<i8> {
     let groups = lut.groups(cols);
-    let rb = lut.record_bytes();
-    let tile = &data[(r / TILE_ROWS) * groups * rb..][..groups * rb];
-    let i = r % TILE_ROWS;
-    let mut out = Vec::with_capacity(groups * lut.width());
-    for rec in tile.chunks_exact(rb) {
-        let nibble = (rec[i % 32] >> (4 * (i / 32))) & 15;
-        match lut {
-            Lut::Pairs => {
-                let (a, b) = tl1::pair_of(nibble);
-                out.extend([a, b]);
-            }
-            Lut::Triples => {
-                let negative = rec[32 + i / 8] >> (i % 8) & 1 == 1;
-                out.extend(tl2::triple_of(nibble, negative));
-            }
-        }
+    let tr = lut.tile_rows();
+    let tile = &data[(r / tr) * groups * RECORD_BYTES..][..groups * RECORD_BYTES];
+    let mut out: Vec<i8> = tile
+        .chunks_exact(RECORD_BYTES)
+        .flat_map(|rec| lut.weights(record_code(lut, rec, r % tr)))
+        .collect();
+    if lut == Lut::Pairs {
+        out = out.chunks(3).flat_map(|c| [c[0], c[1]]).collect();
     }
     out.truncate(cols);
     out
 }
 
-/// Builds one token's tables (`groups * TABLE_BYTES` bytes) in the encoding
-/// `level` reads. `x` is the token's zero-padded int8 activations.
+/// Builds one token's tables (`groups * table_bytes(level)` bytes) in the
+/// encoding `level` reads. `x` is the token's zero-padded int8 activations.
 pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
-    assert_eq!(out.len(), groups * TABLE_BYTES);
-    let split_bytes = level == SimdLevel::Avx2;
-    for (g, t) in out.chunks_exact_mut(TABLE_BYTES).enumerate() {
-        let xs = |j: usize| x.get(g * lut.width() + j).map_or(0, |&v| v as i16);
-        let mut e = [0i16; 16];
-        match lut {
-            Lut::Pairs => {
-                for (idx, v) in e.iter_mut().enumerate().take(9) {
-                    let (a, b) = tl1::pair_of(idx as u8);
-                    *v = a as i16 * xs(0) + b as i16 * xs(1);
-                }
-            }
-            Lut::Triples => {
-                for (m, v) in e.iter_mut().enumerate().take(14) {
-                    let [a, b, c] = tl2::triple_of(m as u8, false);
-                    *v = a as i16 * xs(0) + b as i16 * xs(1) + c as i16 * xs(2);
-                }
-            }
+    assert_eq!(out.len(), groups * lut.table_bytes(level));
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => {
+            assert!(level.is_supported());
+            // SAFETY: AVX-512 F/BW supported (checked above); the output
+            // length is checked above and activations are read with bounds
+            // checks.
+            unsafe { avx512::build_tables(lut, x, groups, out) }
         }
-        for (j, v) in e.iter().enumerate() {
-            let [lo, hi] = v.to_le_bytes();
-            if split_bytes {
-                t[j] = lo;
-                t[16 + j] = hi;
-            } else {
-                t[2 * j] = lo;
-                t[2 * j + 1] = hi;
-            }
-        }
+        _ => scalar::build_tables(level, lut, x, groups, out),
     }
 }
 
-/// Exact dots of the rows of `tiles` whole tiles (`w`, contiguous) with one
-/// token's tables: `out[64 * tile + i]`.
+/// Exact dots of the rows of whole tiles (`w`, contiguous) with one token's
+/// tables: `out[tile_rows * tile + i]`.
 ///
 /// Panics on mismatched slices (the public API checks shapes first; the
 /// check is what keeps the unsafe loads in bounds).
@@ -192,10 +207,11 @@ pub(crate) fn dots(
     tables: &[u8],
     out: &mut [i32],
 ) {
-    let tiles = out.len() / TILE_ROWS;
-    assert_eq!(out.len(), tiles * TILE_ROWS);
-    assert_eq!(w.len(), tiles * groups * lut.record_bytes());
-    assert_eq!(tables.len(), groups * TABLE_BYTES);
+    let tr = lut.tile_rows();
+    let tiles = out.len() / tr;
+    assert_eq!(out.len(), tiles * tr);
+    assert_eq!(w.len(), tiles * groups * RECORD_BYTES);
+    assert_eq!(tables.len(), groups * lut.table_bytes(level));
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
@@ -211,5 +227,42 @@ pub(crate) fn dots(
             unsafe { avx2::dots(lut, w, groups, tables, out) }
         }
         _ => scalar::dots(lut, w, groups, tables, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_tiles() {
+        for lut in [Lut::Pairs, Lut::Triples] {
+            let (rows, cols) = (lut.tile_rows() + 5, 64);
+            let codes: Vec<i8> = (0..rows * cols).map(|i| ((i * 7) % 3) as i8 - 1).collect();
+            let data = pack(lut, &codes, rows, cols);
+            for r in 0..rows {
+                assert_eq!(
+                    row_codes(lut, data.as_slice(), r, cols),
+                    &codes[r * cols..][..cols]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn simd_tables_equal_scalar_tables() {
+        let x: Vec<i8> = (0..256).map(|i| (i * 37 % 256) as u8 as i8).collect();
+        for lut in [Lut::Pairs, Lut::Triples] {
+            for cols in [3, 32, 250, 256] {
+                let groups = lut.groups(cols);
+                for level in SimdLevel::supported() {
+                    let mut want = vec![0u8; groups * lut.table_bytes(level)];
+                    scalar::build_tables(level, lut, &x, groups, &mut want);
+                    let mut got = vec![1u8; want.len()];
+                    build_tables(level, lut, &x, groups, &mut got);
+                    assert_eq!(got, want, "{lut:?} {level} {cols}");
+                }
+            }
+        }
     }
 }

@@ -1,22 +1,64 @@
 //! Scalar reference of the lookup kernels: one table read per row and group.
 
-use super::{Lut, TABLE_BYTES, TILE_ROWS};
+use super::{record_code, Lut, RECORD_BYTES};
+use crate::cpu::SimdLevel;
+
+/// Table entries of one group, in code order (see the module docs).
+pub(super) fn entries(lut: Lut, x: &[i8], g: usize) -> [i16; 32] {
+    let xs = |j: usize| x.get(g * lut.width() + j).map_or(0, |&v| v as i16);
+    let mut e = [0i16; 32];
+    let used = match lut {
+        Lut::Pairs => 9,
+        Lut::Triples => 14,
+    };
+    for (code, v) in e.iter_mut().enumerate().take(used) {
+        let w = lut.weights(code as u16);
+        *v = (0..lut.width()).map(|j| w[j] as i16 * xs(j)).sum();
+    }
+    if lut == Lut::Triples {
+        for m in 0..16 {
+            e[16 + m] = -e[m];
+        }
+    }
+    e
+}
+
+pub(super) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
+    debug_assert_eq!(out.len(), groups * lut.table_bytes(level));
+    let tb = lut.table_bytes(level);
+    for (g, t) in out.chunks_exact_mut(tb).enumerate() {
+        let e = entries(lut, x, g);
+        if level == SimdLevel::Avx2 {
+            // 16 low bytes, then 16 high bytes (TL2: positive half only).
+            for j in 0..16 {
+                let [lo, hi] = e[j].to_le_bytes();
+                t[j] = lo;
+                t[16 + j] = hi;
+            }
+        } else {
+            for (j, pair) in t.chunks_exact_mut(2).enumerate() {
+                pair.copy_from_slice(&e[j].to_le_bytes());
+            }
+        }
+    }
+}
 
 pub(super) fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
-    let rb = lut.record_bytes();
+    let tb = lut.table_bytes(SimdLevel::Scalar);
+    let tr = lut.tile_rows();
     for (tile, o) in w
-        .chunks_exact(groups * rb)
-        .zip(out.chunks_exact_mut(TILE_ROWS))
+        .chunks_exact(groups * RECORD_BYTES)
+        .zip(out.chunks_exact_mut(tr))
     {
         for (i, o) in o.iter_mut().enumerate() {
-            let mut acc = 0i32;
-            for (rec, t) in tile.chunks_exact(rb).zip(tables.chunks_exact(TABLE_BYTES)) {
-                let nibble = ((rec[i % 32] >> (4 * (i / 32))) & 15) as usize;
-                let v = i16::from_le_bytes([t[2 * nibble], t[2 * nibble + 1]]) as i32;
-                let negative = lut == Lut::Triples && (rec[32 + i / 8] >> (i % 8)) & 1 == 1;
-                acc += if negative { -v } else { v };
-            }
-            *o = acc;
+            *o = tile
+                .chunks_exact(RECORD_BYTES)
+                .zip(tables.chunks_exact(tb))
+                .map(|(rec, t)| {
+                    let c = record_code(lut, rec, i) as usize;
+                    i16::from_le_bytes([t[2 * c], t[2 * c + 1]]) as i32
+                })
+                .sum();
         }
     }
 }

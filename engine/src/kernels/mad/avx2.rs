@@ -4,14 +4,16 @@
 //! `vpmaddwd` do the same (pairs of `code * xq` fit i16: |2 * 2 * 128| < 2^15).
 //!
 //! A 64-byte chunk is taken as two 32-byte halves: half `h`, group `g` holds
-//! weights `64g + 32h .. 64g + 32h + 31`. Register tiles: 4 rows x 1 token
-//! (GEMV) or 2 rows x 4 tokens (GEMM), within the 16 ymm registers.
+//! weights `64g + 32h .. 64g + 32h + 31`, so half `h`'s i32 lane `m` is the
+//! canonical lane `8h + m` of [`super`]. Register tiles (16 ymm): 4 rows x
+//! 1 token or 1 row x 4 tokens; per-block scales use 1 x 1 (two i32 and four
+//! f64 accumulators).
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Block, Sums};
+use super::{row_start, Block, BlockScales, LANES};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 use std::arch::x86_64::*;
@@ -19,76 +21,103 @@ use std::arch::x86_64::*;
 /// # Safety
 /// The CPU must support AVX2 (and AVX-VNNI when `vnni`), and the slices in
 /// `b` and `out` must match its shape (checked by the caller).
-pub(super) unsafe fn raw_sums(vnni: bool, sums: Sums, b: &Block<'_>, out: &mut [i32]) {
-    match (vnni, sums) {
-        (true, Sums::Total) => run_vnni::<false>(b, out),
-        (true, Sums::PerChunk) => run_vnni::<true>(b, out),
-        (false, Sums::Total) => run_plain::<false>(b, out),
-        (false, Sums::PerChunk) => run_plain::<true>(b, out),
+pub(super) unsafe fn raw_sums(vnni: bool, b: &Block<'_>, out: &mut [i32]) {
+    let o = Out {
+        raw: out.as_mut_ptr(),
+        scaled: std::ptr::null_mut(),
+        d: std::ptr::null(),
+        xl: std::ptr::null(),
+    };
+    if vnni {
+        run_vnni::<false>(b, o)
+    } else {
+        run_plain::<false>(b, o)
     }
+}
+
+/// # Safety
+/// As [`raw_sums`], and `s` must match the block's shape.
+pub(super) unsafe fn scaled_sums(vnni: bool, b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
+    let o = Out {
+        raw: std::ptr::null_mut(),
+        scaled: out.as_mut_ptr(),
+        d: s.d.as_ptr(),
+        xl: s.lane_sums.as_ptr(),
+    };
+    if vnni {
+        run_vnni::<true>(b, o)
+    } else {
+        run_plain::<true>(b, o)
+    }
+}
+
+/// Where results go: i32 raw sums, or f64 scaled sums with their inputs.
+#[derive(Clone, Copy)]
+struct Out {
+    raw: *mut i32,
+    scaled: *mut f64,
+    d: *const f64,
+    xl: *const i32,
 }
 
 #[target_feature(enable = "avx2,avxvnni")]
-unsafe fn run_vnni<const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    run::<true, PC>(b, out)
+unsafe fn run_vnni<const PC: bool>(b: &Block<'_>, o: Out) {
+    run::<true, PC>(b, o)
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn run_plain<const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    run::<false, PC>(b, out)
+unsafe fn run_plain<const PC: bool>(b: &Block<'_>, o: Out) {
+    run::<false, PC>(b, o)
 }
 
 #[inline(always)]
-unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    let row_bytes = b.chunks * CHUNK_BYTES;
-    let tok_len = b.chunks * CHUNK_WEIGHTS;
-    let (ors, ots) = if PC {
-        (b.chunks, b.rows * b.chunks)
-    } else {
-        (1, b.rows)
-    };
-    let o = out.as_mut_ptr();
-    let tile_at = |r: usize, t: usize| Tile {
-        w: b.w.as_ptr().add(r * row_bytes),
-        row_bytes,
-        x: b.x.as_ptr().add(t * tok_len),
-        tok_len,
-        chunks: b.chunks,
-        o: o.add(r * ors + t * ots),
-        ors,
-        ots,
+unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
+    let (rt, tt) = match (PC, b.tokens >= 4) {
+        (false, true) => (1, 4),
+        (false, false) => (4, 1),
+        (true, _) => (1, 1),
     };
     let mut r = 0;
     while r < b.rows {
-        let four_rows = r + 4 <= b.rows;
+        let n = if r + rt <= b.rows { rt } else { 1 };
         let mut t = 0;
         while t < b.tokens {
-            let four_toks = t + 4 <= b.tokens;
-            match (four_rows, four_toks) {
-                (true, true) => {
-                    tile_at(r, t).run::<2, 4, VNNI, PC>();
-                    tile_at(r + 2, t).run::<2, 4, VNNI, PC>();
-                }
-                (true, false) => tile_at(r, t).run::<4, 1, VNNI, PC>(),
-                (false, true) => tile_at(r, t).run::<1, 4, VNNI, PC>(),
-                (false, false) => tile_at(r, t).run::<1, 1, VNNI, PC>(),
+            let m = if t + tt <= b.tokens { tt } else { 1 };
+            let (start, chunk_stride) = row_start(b.rows, b.chunks, r);
+            let tile = Tile {
+                w: b.w.as_ptr().add(start),
+                chunk_stride,
+                x: b.x.as_ptr().add(t * b.chunks * CHUNK_WEIGHTS),
+                tok_len: b.chunks * CHUNK_WEIGHTS,
+                chunks: b.chunks,
+                rows: b.rows,
+                r,
+                t,
+                o,
+            };
+            match (n, m) {
+                (4, _) => tile.run::<4, 1, VNNI, PC>(),
+                (_, 4) => tile.run::<1, 4, VNNI, PC>(),
+                _ => tile.run::<1, 1, VNNI, PC>(),
             }
-            t += if four_toks { 4 } else { 1 };
+            t += m;
         }
-        r += if four_rows { 4 } else { 1 };
+        r += n;
     }
 }
 
-/// Raw pointers of one register tile (R rows x T tokens).
+/// One register tile: R rows from row `r`, T tokens from token `t`.
 struct Tile {
     w: *const u8,
-    row_bytes: usize,
+    /// Rows of a tile are CHUNK_BYTES apart (same interleave group).
+    chunk_stride: usize,
     x: *const i8,
     tok_len: usize,
     chunks: usize,
-    o: *mut i32,
-    ors: usize,
-    ots: usize,
+    rows: usize,
+    r: usize,
+    t: usize,
+    o: Out,
 }
 
 #[inline(always)]
@@ -119,20 +148,33 @@ unsafe fn hsum(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
+/// [`super::tree16`] on lanes 0..3, 4..7, 8..11, 12..15.
+#[inline(always)]
+unsafe fn tree16(a: [__m256d; 4]) -> f64 {
+    let s8 = [_mm256_add_pd(a[0], a[2]), _mm256_add_pd(a[1], a[3])];
+    let s4 = _mm256_add_pd(s8[0], s8[1]);
+    let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+    _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)))
+}
+
 impl Tile {
     #[inline(always)]
     unsafe fn run<const R: usize, const T: usize, const VNNI: bool, const PC: bool>(&self) {
         let m3 = _mm256_set1_epi8(3);
         let zero = _mm256_setzero_si256();
-        let mut acc = [[zero; T]; R];
+        // acc[r][t][h]: per half when the lanes matter (PC), else all in h = 0.
+        let mut acc = [[[zero; 2]; T]; R];
+        let mut accd = [[[_mm256_setzero_pd(); 4]; T]; R];
         for c in 0..self.chunks {
             for h in 0..2 {
+                let hi = if PC { h } else { 0 };
                 let mut wv = [zero; R];
                 for (r, v) in wv.iter_mut().enumerate() {
                     // SAFETY (whole tile): rows r < R and chunks c < chunks
                     // lie inside the block's weight slice, tokens and groups
-                    // inside its activation slice, as the caller checked.
-                    let off = r * self.row_bytes + c * CHUNK_BYTES + 32 * h;
+                    // inside its activation slice, scales and lane sums
+                    // inside theirs, as the caller checked.
+                    let off = r * CHUNK_BYTES + c * self.chunk_stride + 32 * h;
                     *v = _mm256_loadu_si256(self.w.add(off).cast());
                 }
                 for g in 0..4 {
@@ -144,24 +186,37 @@ impl Tile {
                     for r in 0..R {
                         let q = group(wv[r], g, m3);
                         for t in 0..T {
-                            acc[r][t] = dot::<VNNI>(acc[r][t], q, xv[t]);
+                            acc[r][t][hi] = dot::<VNNI>(acc[r][t][hi], q, xv[t]);
                         }
                     }
                 }
             }
             if PC {
                 for r in 0..R {
+                    let d = _mm256_set1_pd(*self.o.d.add((self.r + r) * self.chunks + c));
                     for t in 0..T {
-                        *self.o.add(r * self.ors + t * self.ots + c) = hsum(acc[r][t]);
-                        acc[r][t] = zero;
+                        let xl = self.o.xl.add(((self.t + t) * self.chunks + c) * LANES);
+                        for h in 0..2 {
+                            let xs = _mm256_loadu_si256(xl.add(8 * h).cast());
+                            let v = _mm256_sub_epi32(acc[r][t][h], xs);
+                            let lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(v));
+                            let hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v));
+                            let a = &mut accd[r][t];
+                            a[2 * h] = _mm256_add_pd(a[2 * h], _mm256_mul_pd(d, lo));
+                            a[2 * h + 1] = _mm256_add_pd(a[2 * h + 1], _mm256_mul_pd(d, hi));
+                            acc[r][t][h] = zero;
+                        }
                     }
                 }
             }
         }
-        if !PC {
-            for r in 0..R {
-                for t in 0..T {
-                    *self.o.add(r * self.ors + t * self.ots) = hsum(acc[r][t]);
+        for r in 0..R {
+            for t in 0..T {
+                let at = (self.t + t) * self.rows + self.r + r;
+                if PC {
+                    *self.o.scaled.add(at) = tree16(accd[r][t]);
+                } else {
+                    *self.o.raw.add(at) = hsum(acc[r][t][0]);
                 }
             }
         }

@@ -3,14 +3,16 @@
 //! and adds groups of four into i32 lanes; without it `vpmaddubsw` +
 //! `vpmaddwd` do the same (pairs of `code * xq` fit i16: |2 * 2 * 128| < 2^15).
 //!
-//! Register tile: up to 4 rows x 4 tokens of i32 accumulators; the 4 rows'
-//! chunks are unpacked once per activation group and reused by every token.
+//! Register tiles: 8 rows x 1 token (GEMV) or 4 rows x 4 tokens (GEMM) of
+//! i32 accumulators; per-block scales (f64 lane accumulators, two zmm per
+//! row and token) use 4 x 1 and 2 x 4. A row's chunk is unpacked once per
+//! activation group and reused by every token of the tile.
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Block, Sums};
+use super::{row_start, Block, BlockScales, LANES};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 use std::arch::x86_64::*;
@@ -18,89 +20,108 @@ use std::arch::x86_64::*;
 /// # Safety
 /// The CPU must support AVX-512 F/BW (and VNNI when `vnni`), and the slices
 /// in `b` and `out` must match its shape (checked by the caller).
-pub(super) unsafe fn raw_sums(vnni: bool, sums: Sums, b: &Block<'_>, out: &mut [i32]) {
-    match (vnni, sums) {
-        (true, Sums::Total) => run_vnni::<false>(b, out),
-        (true, Sums::PerChunk) => run_vnni::<true>(b, out),
-        (false, Sums::Total) => run_bw::<false>(b, out),
-        (false, Sums::PerChunk) => run_bw::<true>(b, out),
+pub(super) unsafe fn raw_sums(vnni: bool, b: &Block<'_>, out: &mut [i32]) {
+    let o = Out {
+        raw: out.as_mut_ptr(),
+        scaled: std::ptr::null_mut(),
+        d: std::ptr::null(),
+        xl: std::ptr::null(),
+    };
+    if vnni {
+        run_vnni::<false>(b, o)
+    } else {
+        run_bw::<false>(b, o)
     }
+}
+
+/// # Safety
+/// As [`raw_sums`], and `s` must match the block's shape.
+pub(super) unsafe fn scaled_sums(vnni: bool, b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
+    let o = Out {
+        raw: std::ptr::null_mut(),
+        scaled: out.as_mut_ptr(),
+        d: s.d.as_ptr(),
+        xl: s.lane_sums.as_ptr(),
+    };
+    if vnni {
+        run_vnni::<true>(b, o)
+    } else {
+        run_bw::<true>(b, o)
+    }
+}
+
+/// Where results go: i32 raw sums, or f64 scaled sums with their inputs.
+#[derive(Clone, Copy)]
+struct Out {
+    raw: *mut i32,
+    scaled: *mut f64,
+    d: *const f64,
+    xl: *const i32,
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn run_vnni<const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    run::<true, PC>(b, out)
+unsafe fn run_vnni<const PC: bool>(b: &Block<'_>, o: Out) {
+    run::<true, PC>(b, o)
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn run_bw<const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    run::<false, PC>(b, out)
-}
-
-/// Output strides: between rows, between tokens.
-#[inline(always)]
-fn strides<const PC: bool>(b: &Block<'_>) -> (usize, usize) {
-    if PC {
-        (b.chunks, b.rows * b.chunks)
-    } else {
-        (1, b.rows)
-    }
+unsafe fn run_bw<const PC: bool>(b: &Block<'_>, o: Out) {
+    run::<false, PC>(b, o)
 }
 
 #[inline(always)]
-unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, out: &mut [i32]) {
-    let row_bytes = b.chunks * CHUNK_BYTES;
-    let tok_len = b.chunks * CHUNK_WEIGHTS;
-    let (ors, ots) = strides::<PC>(b);
-    // GEMV-like calls get 8-row tiles (8 independent accumulator chains);
-    // GEMM tiles are 4 rows x 4 tokens.
-    let row_tile = if b.tokens >= 4 { 4 } else { 8 };
-    let o = out.as_mut_ptr();
+unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
+    let (rt, tt) = match (PC, b.tokens >= 4) {
+        (false, true) => (4, 4),
+        (false, false) => (8, 1),
+        (true, true) => (2, 4),
+        (true, false) => (4, 1),
+    };
     let mut r = 0;
     while r < b.rows {
-        let n = if r + row_tile <= b.rows {
-            row_tile
-        } else if r + 4 <= b.rows {
-            4
-        } else {
-            1
-        };
+        let n = if r + rt <= b.rows { rt } else { 1 };
         let mut t = 0;
         while t < b.tokens {
-            let four_toks = t + 4 <= b.tokens;
-            let tile = |r: usize| Tile {
-                w: b.w.as_ptr().add(r * row_bytes),
-                row_bytes,
-                x: b.x.as_ptr().add(t * tok_len),
-                tok_len,
+            let m = if t + tt <= b.tokens { tt } else { 1 };
+            let (start, chunk_stride) = row_start(b.rows, b.chunks, r);
+            let tile = Tile {
+                w: b.w.as_ptr().add(start),
+                chunk_stride,
+                x: b.x.as_ptr().add(t * b.chunks * CHUNK_WEIGHTS),
+                tok_len: b.chunks * CHUNK_WEIGHTS,
                 chunks: b.chunks,
-                o: o.add(r * ors + t * ots),
-                ors,
-                ots,
+                rows: b.rows,
+                r,
+                t,
+                o,
             };
-            match (n, four_toks) {
-                (8, _) => tile(r).run::<8, 1, VNNI, PC>(),
-                (4, true) => tile(r).run::<4, 4, VNNI, PC>(),
-                (4, false) => tile(r).run::<4, 1, VNNI, PC>(),
-                (_, true) => tile(r).run::<1, 4, VNNI, PC>(),
-                (_, false) => tile(r).run::<1, 1, VNNI, PC>(),
+            match (n, m) {
+                (8, _) => tile.run::<8, 1, VNNI, PC>(),
+                (4, 4) => tile.run::<4, 4, VNNI, PC>(),
+                (4, _) => tile.run::<4, 1, VNNI, PC>(),
+                (2, 4) => tile.run::<2, 4, VNNI, PC>(),
+                (2, _) => tile.run::<2, 1, VNNI, PC>(),
+                (_, 4) => tile.run::<1, 4, VNNI, PC>(),
+                _ => tile.run::<1, 1, VNNI, PC>(),
             }
-            t += if four_toks && n != 8 { 4 } else { 1 };
+            t += m;
         }
         r += n;
     }
 }
 
-/// Raw pointers of one register tile (R rows x T tokens).
+/// One register tile: R rows from row `r`, T tokens from token `t`.
 struct Tile {
     w: *const u8,
-    row_bytes: usize,
+    /// Rows of a tile are CHUNK_BYTES apart (same interleave group).
+    chunk_stride: usize,
     x: *const i8,
     tok_len: usize,
     chunks: usize,
-    o: *mut i32,
-    ors: usize,
-    ots: usize,
+    rows: usize,
+    r: usize,
+    t: usize,
+    o: Out,
 }
 
 #[inline(always)]
@@ -124,19 +145,30 @@ unsafe fn group(w: __m512i, g: usize, m3: __m512i) -> __m512i {
     }
 }
 
+/// [`super::tree16`] on lanes 0..7 (`a[0]`) and 8..15 (`a[1]`).
+#[inline(always)]
+unsafe fn tree16(a: [__m512d; 2]) -> f64 {
+    let s8 = _mm512_add_pd(a[0], a[1]);
+    let s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd::<1>(s8));
+    let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+    _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)))
+}
+
 impl Tile {
     #[inline(always)]
     unsafe fn run<const R: usize, const T: usize, const VNNI: bool, const PC: bool>(&self) {
         let m3 = _mm512_set1_epi8(3);
         let zero = _mm512_setzero_si512();
         let mut acc = [[zero; T]; R];
+        let mut accd = [[[_mm512_setzero_pd(); 2]; T]; R];
         for c in 0..self.chunks {
             let mut wv = [zero; R];
             for (r, v) in wv.iter_mut().enumerate() {
                 // SAFETY (whole tile): rows r < R and chunks c < chunks lie
                 // inside the block's weight slice, tokens and groups inside
-                // its activation slice, as the caller checked.
-                *v = _mm512_loadu_si512(self.w.add(r * self.row_bytes + c * CHUNK_BYTES).cast());
+                // its activation slice, scales and lane sums inside theirs,
+                // as the caller checked.
+                *v = _mm512_loadu_si512(self.w.add(r * CHUNK_BYTES + c * self.chunk_stride).cast());
             }
             for g in 0..4 {
                 let mut xv = [zero; T];
@@ -153,18 +185,26 @@ impl Tile {
             }
             if PC {
                 for r in 0..R {
+                    let d = _mm512_set1_pd(*self.o.d.add((self.r + r) * self.chunks + c));
                     for t in 0..T {
-                        *self.o.add(r * self.ors + t * self.ots + c) =
-                            _mm512_reduce_add_epi32(acc[r][t]);
+                        let xl = self.o.xl.add(((self.t + t) * self.chunks + c) * LANES);
+                        let v = _mm512_sub_epi32(acc[r][t], _mm512_loadu_si512(xl.cast()));
+                        let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(v));
+                        let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(v));
+                        accd[r][t][0] = _mm512_add_pd(accd[r][t][0], _mm512_mul_pd(d, lo));
+                        accd[r][t][1] = _mm512_add_pd(accd[r][t][1], _mm512_mul_pd(d, hi));
                         acc[r][t] = zero;
                     }
                 }
             }
         }
-        if !PC {
-            for r in 0..R {
-                for t in 0..T {
-                    *self.o.add(r * self.ors + t * self.ots) = _mm512_reduce_add_epi32(acc[r][t]);
+        for r in 0..R {
+            for t in 0..T {
+                let at = (self.t + t) * self.rows + self.r + r;
+                if PC {
+                    *self.o.scaled.add(at) = tree16(accd[r][t]);
+                } else {
+                    *self.o.raw.add(at) = _mm512_reduce_add_epi32(acc[r][t]);
                 }
             }
         }

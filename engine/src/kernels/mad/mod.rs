@@ -1,8 +1,21 @@
-//! Multiply-add kernels over the MAD layout (see [`super::matrix`]): raw
-//! integer sums `sum((code + 1) * xq)` for a block of rows and tokens. The
-//! callers subtract the activation sums and apply the scales.
+//! Multiply-add kernels over the MAD layout (see [`super::matrix`]).
 //!
-//! One file per ISA; every path produces exactly the same integers.
+//! Two outputs, one per kind of weight scale:
+//!
+//! * [`raw_sums`] (one scale per tensor): the exact `sum((code + 1) * xq)`
+//!   per (token, row); the caller subtracts `sum(xq)` and scales.
+//! * [`scaled_sums`] (one scale `d` per 256-weight block): the kernels keep
+//!   16 lanes per (token, row), lane `l` holding the weights
+//!   `64 g + 4 l + j` (g, j in 0..4) of each chunk, which is how `vpdpbusd`
+//!   (and `pmaddubsw` + `pmaddwd`, and AVX2's two halves) split a chunk.
+//!   Per chunk, the lane's exact integer dot `v` (raw minus the lane's
+//!   activation sum) is added as `acc[l] += d * v` in f64 (the product is
+//!   exact: 24-bit scale times 12-bit integer), and at the end the 16 lanes
+//!   are summed in the fixed tree order of [`tree16`]. Every path performs
+//!   exactly these f64 operations, so results are bit-identical, and no
+//!   per-chunk horizontal sum is needed.
+//!
+//! One file per ISA.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -14,13 +27,28 @@ use super::matrix::CHUNK_BYTES;
 use super::CHUNK_WEIGHTS;
 use crate::cpu::SimdLevel;
 
-/// Which sums a call produces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sums {
-    /// One per (token, row): `out[t * rows + r]`.
-    Total,
-    /// One per (token, row, chunk): `out[(t * rows + r) * chunks + c]`.
-    PerChunk,
+/// Lanes of a per-block accumulator (see the module docs).
+pub(crate) const LANES: usize = 16;
+
+/// Rows interleaved chunk by chunk (see [`super::matrix`]): a GEMV tile of
+/// 8 rows then reads one sequential stream, which the hardware prefetcher
+/// follows at full DRAM bandwidth (8 separate row streams reach about half).
+pub(crate) const GROUP_ROWS: usize = 8;
+
+/// Where row `r` starts in a block of `rows` rows (the block starting on a
+/// group boundary), and the stride from one of its chunks to the next.
+#[inline(always)]
+pub(crate) fn row_start(rows: usize, chunks: usize, r: usize) -> (usize, usize) {
+    let g0 = r / GROUP_ROWS * GROUP_ROWS;
+    let n = (rows - g0).min(GROUP_ROWS);
+    ((g0 * chunks + (r - g0)) * CHUNK_BYTES, n * CHUNK_BYTES)
+}
+
+/// Byte offset of chunk `c` of row `r` (see [`row_start`]).
+#[inline(always)]
+pub(crate) fn chunk_offset(rows: usize, chunks: usize, r: usize, c: usize) -> usize {
+    let (start, stride) = row_start(rows, chunks, r);
+    start + c * stride
 }
 
 /// A block of `rows` packed rows and `tokens` int8 activation rows.
@@ -32,40 +60,195 @@ pub(crate) struct Block<'a> {
     pub chunks: usize,
 }
 
-impl Block<'_> {
-    pub fn out_len(&self, sums: Sums) -> usize {
-        match sums {
-            Sums::Total => self.tokens * self.rows,
-            Sums::PerChunk => self.tokens * self.rows * self.chunks,
-        }
-    }
+/// Per-block scales of the block's rows (`rows * chunks`) and the
+/// activations' per-lane sums (`tokens * chunks * LANES`).
+pub(crate) struct BlockScales<'a> {
+    pub d: &'a [f64],
+    pub lane_sums: &'a [i32],
 }
 
-/// Computes the raw sums of `block` into `out` at `level`.
+/// The canonical sum of 16 lane accumulators: pairwise, halves first.
+#[inline(always)]
+pub(crate) fn tree16(mut a: [f64; LANES]) -> f64 {
+    let mut w = LANES / 2;
+    while w > 0 {
+        for i in 0..w {
+            a[i] += a[i + w];
+        }
+        w /= 2;
+    }
+    a[0]
+}
+
+fn check_block(b: &Block<'_>, out_len: usize) {
+    assert_eq!(b.w.len(), b.rows * b.chunks * CHUNK_BYTES);
+    assert_eq!(b.x.len(), b.tokens * b.chunks * CHUNK_WEIGHTS);
+    assert_eq!(out_len, b.tokens * b.rows);
+}
+
+/// `out[t * rows + r] = sum((code + 1) * xq)` at `level`.
 ///
 /// Panics if the slices do not match the block's shape: the public API
 /// checks shapes first, so that would be a bug here, and the check is what
 /// makes the unsafe loads below in bounds.
-pub(crate) fn raw_sums(level: SimdLevel, sums: Sums, b: &Block<'_>, out: &mut [i32]) {
-    assert_eq!(b.w.len(), b.rows * b.chunks * CHUNK_BYTES);
-    assert_eq!(b.x.len(), b.tokens * b.chunks * CHUNK_WEIGHTS);
-    assert_eq!(out.len(), b.out_len(sums));
+pub(crate) fn raw_sums(level: SimdLevel, b: &Block<'_>, out: &mut [i32]) {
+    check_block(b, out.len());
     match level {
-        SimdLevel::Scalar => scalar::raw_sums(sums, b, out),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
             assert!(level.is_supported());
             // SAFETY: the CPU supports AVX2 (checked above) and the slice
             // lengths match the block shape (asserted above).
-            unsafe { avx2::raw_sums(level.has_vnni(), sums, b, out) }
+            unsafe { avx2::raw_sums(level.has_vnni(), b, out) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
             assert!(level.is_supported());
             // SAFETY: as for AVX2, with AVX-512 F/BW supported.
-            unsafe { avx512::raw_sums(level.has_vnni(), sums, b, out) }
+            unsafe { avx512::raw_sums(level.has_vnni(), b, out) }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => scalar::raw_sums(sums, b, out),
+        _ => scalar::raw_sums(b, out),
+    }
+}
+
+/// `out[t * rows + r] = tree16(lane accumulators)` (see the module docs) at
+/// `level`. Panics on mismatched slices, as [`raw_sums`].
+pub(crate) fn scaled_sums(level: SimdLevel, b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
+    check_block(b, out.len());
+    assert_eq!(s.d.len(), b.rows * b.chunks);
+    assert_eq!(s.lane_sums.len(), b.tokens * b.chunks * LANES);
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => {
+            assert!(level.is_supported());
+            // SAFETY: the CPU supports AVX2 (checked above) and the slice
+            // lengths match the block shape (asserted above).
+            unsafe { avx2::scaled_sums(level.has_vnni(), b, s, out) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512 => {
+            assert!(level.is_supported());
+            // SAFETY: as for AVX2, with AVX-512 F/BW supported.
+            unsafe { avx512::scaled_sums(level.has_vnni(), b, s, out) }
+        }
+        _ => scalar::scaled_sums(b, s, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_interleave_chunks_and_cover_the_block_once() {
+        let (rows, chunks) = (19, 3);
+        let mut seen = vec![false; rows * chunks];
+        for r in 0..rows {
+            for c in 0..chunks {
+                let off = chunk_offset(rows, chunks, r, c);
+                assert_eq!(off % CHUNK_BYTES, 0);
+                assert!(!std::mem::replace(&mut seen[off / CHUNK_BYTES], true));
+            }
+        }
+        assert!(seen.iter().all(|&s| s));
+        // Rows 0..7 chunk 1 follow rows 0..7 chunk 0; the last group has 3 rows.
+        assert_eq!(chunk_offset(rows, chunks, 0, 1), 8 * CHUNK_BYTES);
+        assert_eq!(
+            chunk_offset(rows, chunks, 17, 2),
+            (16 * 3 + 2 * 3 + 1) * CHUNK_BYTES
+        );
+    }
+
+    #[test]
+    fn tree16_adds_halves_first() {
+        let a: [f64; 16] = std::array::from_fn(|i| (1u64 << (i * 3)) as f64);
+        assert_eq!(tree16(a), a.iter().sum::<f64>());
+        // Order matters for rounding: 1e16 + 1 + ... is not associative.
+        let mut b = [0.0; 16];
+        b[0] = 1e16;
+        b[8] = -1e16;
+        b[1] = 1.0;
+        assert_eq!(tree16(b), 1.0);
+    }
+}
+
+/// The non-VNNI instruction sequences, checked on every machine (the public
+/// API picks VNNI whenever the CPU has it).
+#[cfg(all(test, target_arch = "x86_64"))]
+mod isa_tests {
+    use super::*;
+
+    fn block_data(
+        rows: usize,
+        tokens: usize,
+        chunks: usize,
+    ) -> (Vec<u8>, Vec<i8>, Vec<f64>, Vec<i32>) {
+        let mut seed = 0x1234_5678u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        // Codes 0..=2 only (3 does not occur in a packed matrix).
+        let w = (0..rows * chunks * CHUNK_BYTES)
+            .map(|_| (0..4).fold(0u8, |b, g| b | ((next() % 3) as u8) << (2 * g)))
+            .collect();
+        let x: Vec<i8> = (0..tokens * chunks * CHUNK_WEIGHTS)
+            .map(|_| ((next() % 255) as i32 - 127) as i8)
+            .collect();
+        let d = (0..rows * chunks)
+            .map(|i| 0.25 + i as f64 * 0.125)
+            .collect();
+        let mut xl = vec![0i32; tokens * chunks * LANES];
+        for (i, &v) in x.iter().enumerate() {
+            let (tc, k) = (i / CHUNK_WEIGHTS, i % CHUNK_WEIGHTS);
+            xl[tc * LANES + (k % 64) / 4] += v as i32;
+        }
+        (w, x, d, xl)
+    }
+
+    #[test]
+    fn vnni_and_plain_paths_equal_scalar() {
+        let (rows, tokens, chunks) = (11, 6, 3);
+        let (w, x, d, xl) = block_data(rows, tokens, chunks);
+        let b = Block {
+            w: &w,
+            rows,
+            x: &x,
+            tokens,
+            chunks,
+        };
+        let s = BlockScales {
+            d: &d,
+            lane_sums: &xl,
+        };
+        let mut want = vec![0i32; rows * tokens];
+        scalar::raw_sums(&b, &mut want);
+        let mut want_f = vec![0f64; rows * tokens];
+        scalar::scaled_sums(&b, &s, &mut want_f);
+        for level in SimdLevel::supported() {
+            for vnni in [false, level.has_vnni()] {
+                let mut got = vec![0i32; rows * tokens];
+                let mut got_f = vec![0f64; rows * tokens];
+                match level {
+                    // SAFETY: the level is supported, VNNI only when the CPU
+                    // has it, and the slices match the block.
+                    SimdLevel::Avx2 => unsafe {
+                        avx2::raw_sums(vnni, &b, &mut got);
+                        avx2::scaled_sums(vnni, &b, &s, &mut got_f);
+                    },
+                    // SAFETY: as above.
+                    SimdLevel::Avx512 => unsafe {
+                        avx512::raw_sums(vnni, &b, &mut got);
+                        avx512::scaled_sums(vnni, &b, &s, &mut got_f);
+                    },
+                    SimdLevel::Scalar => continue,
+                }
+                assert_eq!(got, want, "{level} vnni={vnni}");
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got_f), bits(&want_f), "{level} vnni={vnni}");
+            }
+        }
     }
 }

@@ -1,0 +1,112 @@
+//! Quick timing of one kernel call on a noisy machine: runs a GEMV/GEMM many
+//! times in short bursts and prints the minimum and median (criterion's
+//! means include every preemption by other processes; a burst of a few
+//! milliseconds mostly fits in one time slice). Also measures the read
+//! roofline of the same weight bytes and, with `cold`, cycles through
+//! enough copies of the matrix to stream the weights from DRAM, as decode
+//! does with a real model.
+//!
+//! ```text
+//! cargo run --release -p bitnet-engine --example kernel_probe -- \
+//!     <format> <rows> <cols> [tokens=1] [threads=1] [level=best] [cold]
+//! ```
+
+use engine::cpu::SimdLevel;
+use engine::kernels::roofline::stream_read;
+use engine::kernels::{gemm_with, quantize_activations, Parallelism, TernaryMatrix};
+use engine::quant::{Format, Scale};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {
+    std::env::args()
+        .nth(i)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (min, median) seconds of `f` over `reps` calls.
+fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    (t[0], t[t.len() / 2])
+}
+
+fn main() {
+    let format: Format = arg(1, Format::I2S);
+    let rows: usize = arg(2, 2048);
+    let cols: usize = arg(3, 2048);
+    let tokens: usize = arg(4, 1);
+    let threads: usize = arg(5, 1);
+    let level: SimdLevel = arg(6, SimdLevel::detect_best());
+    let cold = std::env::args().nth(7).as_deref() == Some("cold");
+
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    let codes: Vec<i8> = (0..rows * cols).map(|_| (next() % 3) as i8 - 1).collect();
+    let scale = if format.has_tensor_scale() {
+        Scale::Tensor(0.5)
+    } else {
+        Scale::PerBlock(vec![0.5; rows * cols / format.block_weights()])
+    };
+    let w = TernaryMatrix::from_codes(format, &codes, scale, rows, cols).expect("matrix");
+    // Enough copies to exceed a 32 MiB L3 several times over.
+    let copies = if cold {
+        (256 << 20) / w.weight_bytes() + 1
+    } else {
+        1
+    };
+    let ws: Vec<TernaryMatrix> = (0..copies).map(|_| w.clone()).collect();
+    let x: Vec<f32> = (0..tokens * cols)
+        .map(|_| next() as f32 / u32::MAX as f32 - 0.5)
+        .collect();
+    let q = quantize_activations(&x, tokens, cols).expect("activations");
+    let mut out = vec![0.0f32; tokens * rows];
+    let par = Parallelism::threads(threads);
+    let macs = (rows * cols * tokens) as f64;
+    let reps = ((4e9 / macs) as usize).clamp(11, 20_000);
+    let mut i = 0;
+    let (best, median) = time(reps, || {
+        gemm_with(level, &ws[i % copies], &q, &mut out, par).expect("gemm");
+        i += 1;
+    });
+    let bytes = w.weight_bytes() as f64;
+    println!(
+        "{format} {tokens}x{rows}x{cols} {threads}t {level}{}: min {:.2} us = {:.1} G MAC/s \
+         ({:.1} GB/s of weights), median {:.2} us",
+        if cold { " cold" } else { "" },
+        best * 1e6,
+        macs / best / 1e9,
+        bytes / best / 1e9,
+        median * 1e6
+    );
+    if tokens != 1 {
+        return;
+    }
+    let buffers: Vec<Vec<u8>> = (0..copies)
+        .map(|c| (0..w.weight_bytes()).map(|b| (b + c) as u8).collect())
+        .collect();
+    let mut i = 0;
+    let (rbest, _) = time(reps, || {
+        black_box(stream_read(level, black_box(&buffers[i % copies])));
+        i += 1;
+    });
+    println!(
+        "  read roofline of the same {} bytes: min {:.2} us = {:.1} GB/s; kernel at {:.0}% of it",
+        w.weight_bytes(),
+        rbest * 1e6,
+        bytes / rbest / 1e9,
+        100.0 * rbest / best
+    );
+}
