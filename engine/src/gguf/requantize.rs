@@ -40,13 +40,20 @@ pub fn requantize(
     let path = file.path();
 
     let mut md = file.metadata().clone();
+    // Where synth and llama.cpp's writers put it: i2s -> tl2 -> i2s restores
+    // the original file byte for byte.
+    let anchor = if md.contains(keys::NAME) {
+        keys::NAME
+    } else {
+        keys::ARCHITECTURE
+    };
     match WeightType::Ternary(target).file_type() {
-        Some(ft) => md.set(keys::FILE_TYPE, Value::U32(ft)),
+        Some(ft) => md.set_after(anchor, keys::FILE_TYPE, Value::U32(ft)),
         None => {
             md.remove(keys::FILE_TYPE);
         }
     }
-    md.set(keys::QUANTIZATION_VERSION, Value::U32(2));
+    md.set_after(keys::FILE_TYPE, keys::QUANTIZATION_VERSION, Value::U32(2));
 
     let mut specs = Vec::new();
     for t in file.tensor_infos() {
