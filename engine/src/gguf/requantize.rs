@@ -13,7 +13,6 @@
 use super::{keys, GgufError, GgufFile, GgufWriter, TensorSpec, TensorType, TensorView, Value};
 use crate::model::{ModelConfig, Projection};
 use crate::quant::{self, Format};
-use crate::synth::WeightType;
 use indicatif::ProgressBar;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -51,7 +50,7 @@ pub fn requantize(
     } else {
         keys::ARCHITECTURE
     };
-    match WeightType::Ternary(target).file_type() {
+    match TensorType::Ternary(target).llama_file_type() {
         Some(ft) => md.set_after(anchor, keys::FILE_TYPE, Value::U32(ft)),
         None => {
             md.remove(keys::FILE_TYPE);
