@@ -13,6 +13,8 @@ pub enum Error {
     Kernel(#[from] crate::kernels::KernelError),
     #[error(transparent)]
     Synth(#[from] crate::synth::SynthError),
+    #[error(transparent)]
+    Cuda(#[from] crate::cuda::CudaError),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,

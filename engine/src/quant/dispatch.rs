@@ -2,6 +2,8 @@
 //! path of the requested level. Callers have checked that the level is
 //! supported by this CPU; the per-ISA files hold the only `unsafe` code.
 
+#[cfg(target_arch = "x86_64")]
+use super::simd::{avx2, avx512};
 use super::tensor_scale::{self, AbsStats};
 use super::{i2s, tl1, tl2, tq1_0, tq2_0, tq_common, Format};
 use crate::cpu::SimdLevel;
@@ -51,11 +53,20 @@ pub enum TqFault {
     Scale(usize),
 }
 
+// Every SIMD arm below is reached only for a level the API checked with
+// `SimdLevel::is_supported`, which is what the `#[target_feature]` functions
+// require of their callers.
+
 /// First pass of I2S/TL1/TL2 quantization.
 pub fn abs_stats(level: SimdLevel, src: &[f32]) -> AbsStats {
     match level {
-        SimdLevel::Scalar => tensor_scale::abs_stats(src),
-        SimdLevel::Avx2 | SimdLevel::Avx512 => tensor_scale::abs_stats(src),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        SimdLevel::Avx512 => unsafe { avx512::abs_stats(src) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        SimdLevel::Avx2 => unsafe { avx2::abs_stats(src) },
+        _ => tensor_scale::abs_stats(src),
     }
 }
 
@@ -68,16 +79,35 @@ pub fn encode_tensor(
     half: f32,
     body: &mut [u8],
 ) {
-    let _ = level;
-    match codec {
-        TensorCodec::I2S => i2s::quantize_body(src, half, body),
-        TensorCodec::TL1 => tl1::quantize_body(src, half, body),
-        TensorCodec::TL2 => tl2::quantize_body(src, cols, half, body),
+    match (level, codec) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::I2S) => unsafe { avx512::encode_i2s(src, half, body) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::TL1) => unsafe { avx512::encode_tl1(src, half, body) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::TL2) => unsafe {
+            avx512::encode_tl2(src, cols, half, body)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::I2S) => unsafe { avx2::encode_i2s(src, half, body) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::TL1) => unsafe { avx2::encode_tl1(src, half, body) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::TL2) => unsafe { avx2::encode_tl2(src, cols, half, body) },
+        (_, TensorCodec::I2S) => i2s::quantize_body(src, half, body),
+        (_, TensorCodec::TL1) => tl1::quantize_body(src, half, body),
+        (_, TensorCodec::TL2) => tl2::quantize_body(src, cols, half, body),
     }
 }
 
-/// Dequantizes `body` of I2S/TL1/TL2; `Err(i)` names a weight with an
-/// invalid code.
+/// Dequantizes `body` of I2S/TL1/TL2; `Err(i)` names the first weight with
+/// an invalid code (the SIMD paths detect it and let the scalar path name it).
 pub fn decode_tensor(
     level: SimdLevel,
     codec: TensorCodec,
@@ -86,26 +116,60 @@ pub fn decode_tensor(
     table: &[f32; 3],
     dst: &mut [f32],
 ) -> Result<(), usize> {
-    let _ = level;
-    match codec {
-        TensorCodec::I2S => i2s::dequantize_body(body, table, dst),
-        TensorCodec::TL1 => tl1::dequantize_body(body, table, dst),
-        TensorCodec::TL2 => tl2::dequantize_body(body, cols, table, dst),
+    match (level, codec) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::I2S) => unsafe { avx512::decode_i2s(body, table, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::TL1) => unsafe { avx512::decode_tl1(body, table, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, TensorCodec::TL2) => unsafe {
+            avx512::decode_tl2(body, cols, table, dst)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::I2S) => unsafe { avx2::decode_i2s(body, table, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::TL1) => unsafe { avx2::decode_tl1(body, table, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, TensorCodec::TL2) => unsafe { avx2::decode_tl2(body, cols, table, dst) },
+        (_, TensorCodec::I2S) => i2s::dequantize_body(body, table, dst),
+        (_, TensorCodec::TL1) => tl1::dequantize_body(body, table, dst),
+        (_, TensorCodec::TL2) => tl2::dequantize_body(body, cols, table, dst),
     }
 }
 
 /// Quantizes TQ1_0/TQ2_0 blocks; `false` when some input is not finite
 /// (`dst` is then unspecified).
 pub fn tq_quantize(level: SimdLevel, codec: BlockCodec, src: &[f32], dst: &mut [u8]) -> bool {
-    let _ = level;
-    if !src.iter().all(|v| v.is_finite()) {
-        return false;
+    match (level, codec) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, BlockCodec::TQ1_0) => unsafe { avx512::quantize_tq1(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, BlockCodec::TQ2_0) => unsafe { avx512::quantize_tq2(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, BlockCodec::TQ1_0) => unsafe { avx2::quantize_tq1(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, BlockCodec::TQ2_0) => unsafe { avx2::quantize_tq2(src, dst) },
+        _ => {
+            if !src.iter().all(|v| v.is_finite()) {
+                return false;
+            }
+            match codec {
+                BlockCodec::TQ1_0 => tq1_0::quantize_body(src, dst),
+                BlockCodec::TQ2_0 => tq2_0::quantize_body(src, dst),
+            }
+            true
+        }
     }
-    match codec {
-        BlockCodec::TQ1_0 => tq1_0::quantize_body(src, dst),
-        BlockCodec::TQ2_0 => tq2_0::quantize_body(src, dst),
-    }
-    true
 }
 
 /// Dequantizes TQ1_0/TQ2_0 blocks.
@@ -115,7 +179,26 @@ pub fn tq_dequantize(
     src: &[u8],
     dst: &mut [f32],
 ) -> Result<(), TqFault> {
-    let _ = level;
+    match (level, codec) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, BlockCodec::TQ1_0) => unsafe { avx512::dequantize_tq1(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx512, BlockCodec::TQ2_0) => unsafe { avx512::dequantize_tq2(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, BlockCodec::TQ1_0) => unsafe { avx2::dequantize_tq1(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: level is supported (see above).
+        (SimdLevel::Avx2, BlockCodec::TQ2_0) => unsafe { avx2::dequantize_tq2(src, dst) },
+        _ => tq_dequantize_scalar(codec, src, dst),
+    }
+}
+
+/// Scalar reference of TQ dequantization: faults in block order, a block's
+/// code checked before its scale.
+pub fn tq_dequantize_scalar(codec: BlockCodec, src: &[u8], dst: &mut [f32]) -> Result<(), TqFault> {
     let bb = match codec {
         BlockCodec::TQ1_0 => tq1_0::BLOCK_BYTES,
         BlockCodec::TQ2_0 => tq2_0::BLOCK_BYTES,

@@ -23,6 +23,7 @@ mod dispatch;
 pub mod error;
 pub mod format;
 pub mod i2s;
+mod simd;
 pub mod tensor_scale;
 pub mod tl1;
 pub mod tl2;
