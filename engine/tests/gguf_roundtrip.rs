@@ -255,15 +255,17 @@ fn f32_i2s_tl1_tl2_i2s_is_lossless() {
     for p in ["b.gguf", "c.gguf"] {
         assert_eq!(contents(&src), contents(&d.join(p)), "{p}");
     }
+    // i2s -> tl1 -> tl2 -> i2s restores the i2s file byte for byte.
+    assert!(std::fs::read(d.join("a.gguf")).unwrap() == std::fs::read(d.join("d.gguf")).unwrap());
     let a = GgufFile::open(d.join("a.gguf")).unwrap();
-    let z = GgufFile::open(d.join("d.gguf")).unwrap();
-    for (x, y) in a.tensors().zip(z.tensors()) {
-        assert_eq!(x.bytes, y.bytes, "{}", x.name());
-    }
     // Everything but file type and quantization version is copied.
     let mut md = GgufFile::open(&src).unwrap().metadata().clone();
     md.set("general.file_type", Value::U32(40));
-    md.set("general.quantization_version", Value::U32(2));
+    md.set_after(
+        "general.file_type",
+        "general.quantization_version",
+        Value::U32(2),
+    );
     assert_eq!(a.metadata(), &md);
     let tl1 = GgufFile::open(d.join("b.gguf")).unwrap();
     assert!(!tl1.metadata().contains("general.file_type"));

@@ -28,6 +28,26 @@ impl Metadata {
         }
     }
 
+    /// Sets `key`; a new key goes right after `anchor` (or last if `anchor`
+    /// is absent), so that removing and re-adding a key restores the order.
+    pub fn set_after(&mut self, anchor: &str, key: &str, value: Value) {
+        if let Some(&i) = self.index.get(key) {
+            self.entries[i].1 = value;
+            return;
+        }
+        let at = self
+            .index
+            .get(anchor)
+            .map_or(self.entries.len(), |&i| i + 1);
+        self.entries.insert(at, (key.to_owned(), value));
+        self.index = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
+    }
+
     /// Adds a new key; `false` if it already exists (the parser's duplicate check).
     pub(crate) fn insert_new(&mut self, key: String, value: Value) -> bool {
         if self.index.contains_key(&key) {
@@ -126,5 +146,41 @@ impl Metadata {
         } else {
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_kept_through_edits() {
+        let mut md = Metadata::new();
+        for k in ["a", "b", "c"] {
+            md.set(k, Value::U8(0));
+        }
+        md.set("b", Value::U8(1));
+        assert_eq!(
+            md.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(md.remove("b"), Some(Value::U8(1)));
+        assert_eq!(md.get("c"), Some(&Value::U8(0)));
+        md.set_after("a", "b", Value::U8(2));
+        md.set_after("zz", "d", Value::U8(3));
+        assert_eq!(
+            md.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(md.get("b"), Some(&Value::U8(2)));
+        assert!(!md.insert_new("a".into(), Value::U8(9)));
+        let e = md.u64("f.gguf", "missing").unwrap_err().to_string();
+        assert_eq!(e, "f.gguf: missing required key 'missing'");
+        md.set("s", Value::String("x".into()));
+        let e = md.u64("f.gguf", "s").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "f.gguf: key 's': expected a non-negative integer, found string \"x\""
+        );
     }
 }

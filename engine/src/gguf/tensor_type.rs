@@ -189,6 +189,22 @@ impl TensorType {
         }
     }
 
+    /// `general.file_type` (llama.cpp's `llama_ftype`, "mostly this type") of
+    /// a model whose weights are of this type; `None` for our TL1/TL2, which
+    /// no llama.cpp build knows. I2_S = 40 is bitnet.cpp's fork's
+    /// `LLAMA_FTYPE_MOSTLY_I2_S` (mainline has no I2_S).
+    pub fn llama_file_type(self) -> Option<u32> {
+        match self {
+            TensorType::Ggml(GgmlType::F32) => Some(0),
+            TensorType::Ggml(GgmlType::F16) => Some(1),
+            TensorType::Ggml(GgmlType::BF16) => Some(32),
+            TensorType::Ternary(Format::TQ1_0) => Some(36),
+            TensorType::Ternary(Format::TQ2_0) => Some(37),
+            TensorType::Ternary(Format::I2S) => Some(40),
+            _ => None,
+        }
+    }
+
     /// Bytes a tensor of this type and shape occupies in the file, or why the
     /// shape is impossible (row length not a block multiple, overflow).
     pub fn byte_size(self, dims: &[u64]) -> Result<u64, String> {

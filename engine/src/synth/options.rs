@@ -71,19 +71,9 @@ impl WeightType {
         }
     }
 
-    /// `general.file_type` (llama.cpp `llama_ftype`); `None` for our TL1/TL2,
-    /// which no llama.cpp build knows.
+    /// `general.file_type`, see [`TensorType::llama_file_type`].
     pub fn file_type(self) -> Option<u32> {
-        match self {
-            WeightType::Float(TensorType::F16) => Some(1),
-            WeightType::Float(TensorType::BF16) => Some(32),
-            WeightType::Float(_) => Some(0),
-            WeightType::Ternary(Format::TQ1_0) => Some(36),
-            WeightType::Ternary(Format::TQ2_0) => Some(37),
-            // bitnet.cpp fork's LLAMA_FTYPE_MOSTLY_I2_S.
-            WeightType::Ternary(Format::I2S) => Some(40),
-            WeightType::Ternary(Format::TL1 | Format::TL2) => None,
-        }
+        self.tensor_type().llama_file_type()
     }
 
     /// Type of `token_embd.weight`: F32 in an all-F32 model, BF16 in a BF16
