@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use engine::cpu::SimdLevel;
+use engine::device::{self, DeviceSpec};
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +19,12 @@ struct Cli {
 enum Command {
     /// Print the CPU features the kernels will use.
     Cpu,
+    /// Resolve `--device` and print the device the engine would run on.
+    Device {
+        /// auto (CUDA if usable, else CPU with one log line), cpu, cuda or cuda:N.
+        #[arg(long, default_value = "auto")]
+        device: DeviceSpec,
+    },
 }
 
 fn main() {
@@ -29,5 +36,12 @@ fn main() {
             println!("simd: {active} (supported: {})", supported.join(", "));
             println!("vnni: {}", active.has_vnni());
         }
+        Command::Device { device } => match device::select(device) {
+            Ok(d) => println!("device: {d}"),
+            Err(e) => {
+                eprintln!("bitnet: --device {device}: {e}");
+                std::process::exit(1);
+            }
+        },
     }
 }

@@ -90,3 +90,22 @@ pub fn compile_uncached(module: Module, arch: Arch) -> Result<String, CudaError>
     }
     ptx.map_err(|e| err(format!("reading the PTX failed: {e:?}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_compiles_each_module_once_per_arch() {
+        if let Err(e) = libs::nvrtc() {
+            println!("skipped: {e}");
+            return;
+        }
+        let a = ptx(Module::Rope, Arch::SM80).unwrap();
+        let b = ptx(Module::Rope, Arch::SM80).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "second call recompiled");
+        let c = ptx(Module::Rope, Arch::SM90).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(c.contains(".target sm_90"));
+    }
+}

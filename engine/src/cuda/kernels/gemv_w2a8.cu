@@ -35,6 +35,7 @@ gemv_w2a8(const u32* __restrict__ w, const i8* __restrict__ xq,
     const uint4* wrow4 = (const uint4*)wrow;
 
     int acc = 0;
+#pragma unroll 4
     for (int c = 0; c < full_supers; ++c) {
         const uint4 q = __ldg(&wrow4[c * WARP + lane]);
         const int4* a = act + c * W2_SUPER_GROUPS + lane;
