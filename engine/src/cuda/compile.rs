@@ -53,16 +53,32 @@ pub fn ptx(module: Module, arch: Arch) -> Result<Arc<str>, CudaError> {
 
 /// Compiles without the cache (the CI compile test checks every module).
 pub fn compile_uncached(module: Module, arch: Arch) -> Result<String, CudaError> {
+    run_nvrtc(module, compile_options(arch))
+}
+
+/// Compiles `module` to machine code for the real `sm_XY` (NVRTC runs ptxas),
+/// so register, shared-memory and instruction errors surface without a GPU.
+pub fn check_sass(module: Module, arch: Arch) -> Result<(), CudaError> {
+    let mut opts = compile_options(arch);
+    opts[0] = format!("--gpu-architecture=sm_{}{}", arch.major, arch.minor);
+    run_nvrtc(module, opts).map(|_| ())
+}
+
+/// One NVRTC run; returns the PTX (for a virtual architecture) or fails on
+/// any error or warning in the log.
+fn run_nvrtc(module: Module, opts: Vec<String>) -> Result<String, CudaError> {
     libs::nvrtc()?;
+    let target = opts[0]
+        .trim_start_matches("--gpu-architecture=")
+        .to_string();
     let err = |log: String| CudaError::Compile {
         file: module.file(),
-        arch: arch.compute_name(),
+        arch: target.clone(),
         log,
     };
     let src = CString::new(module.program()).map_err(|_| err("source contains NUL".into()))?;
     let name = CString::new(module.file()).map_err(|_| err("name contains NUL".into()))?;
     let prog = nvrtc::create_program(&src, Some(&name)).map_err(|e| err(format!("{e:?}")))?;
-    let opts = compile_options(arch);
     // SAFETY: `prog` was just created and is destroyed exactly once below;
     // `src` and `name` outlive it.
     let out = unsafe {
@@ -70,8 +86,9 @@ pub fn compile_uncached(module: Module, arch: Arch) -> Result<String, CudaError>
         let log = nvrtc::get_program_log(prog)
             .map(|raw| CStr::from_ptr(raw.as_ptr()).to_string_lossy().into_owned());
         let ptx = match status {
-            Ok(()) => nvrtc::get_ptx(prog)
+            Ok(()) if opts[0].contains("compute_") => nvrtc::get_ptx(prog)
                 .map(|raw| CStr::from_ptr(raw.as_ptr()).to_string_lossy().into_owned()),
+            Ok(()) => Ok(String::new()),
             Err(e) => Err(e),
         };
         let _ = nvrtc::destroy_program(prog);

@@ -21,6 +21,10 @@ pub fn compile_ptx(_module: Module, _arch: Arch) -> Result<String, CudaError> {
     Err(CudaError::NotCompiledIn)
 }
 
+pub fn check_sass(_module: Module, _arch: Arch) -> Result<(), CudaError> {
+    Err(CudaError::NotCompiledIn)
+}
+
 pub fn nvrtc_version() -> Result<(i32, i32), CudaError> {
     Err(CudaError::NotCompiledIn)
 }
@@ -305,5 +309,9 @@ mod tests {
             Err(CudaError::NotCompiledIn)
         );
         assert_eq!(nvrtc_version(), Err(CudaError::NotCompiledIn));
+        assert_eq!(
+            check_sass(Module::Rope, Arch::SM90),
+            Err(CudaError::NotCompiledIn)
+        );
     }
 }

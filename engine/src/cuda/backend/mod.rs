@@ -77,6 +77,11 @@ pub fn compile_ptx(module: Module, arch: Arch) -> Result<String, CudaError> {
     compile::compile_uncached(module, arch)
 }
 
+/// Compiles `module` to machine code for `arch` (ptxas through NVRTC); no device needed.
+pub fn check_sass(module: Module, arch: Arch) -> Result<(), CudaError> {
+    compile::check_sass(module, arch)
+}
+
 /// NVRTC's version `(major, minor)`, loading it if needed.
 pub fn nvrtc_version() -> Result<(i32, i32), CudaError> {
     compile::nvrtc_version()
