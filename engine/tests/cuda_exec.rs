@@ -159,7 +159,13 @@ fn gemv_and_gemm_are_bit_exact_on_2b4t_and_odd_shapes() {
 #[test]
 fn gemm_f16_matches_an_f64_reference() {
     let Some(g) = gpu() else { return };
-    for (m, n, k) in [(32, 32, 32), (65, 70, 100), (128, 256, 512)] {
+    for (m, n, k) in [
+        (32, 32, 32),
+        (65, 70, 100),
+        (128, 256, 512),
+        (1, 640, 2560),
+        (1, 33, 70),
+    ] {
         let a: Vec<half::f16> = gaussian_like(m * k, 1)
             .into_iter()
             .map(half::f16::from_f32)

@@ -183,6 +183,17 @@ pub fn hgemm(m: usize, n: usize) -> Result<LaunchShape, CudaError> {
     )
 }
 
+/// Dense f16 GEMV: one warp per output row, the vector staged as f32
+/// (`4 * k` bytes of dynamic shared memory).
+pub fn hgemv(n: usize, k: usize) -> Result<LaunchShape, CudaError> {
+    LaunchShape::new(
+        "gemv_f16",
+        (n.div_ceil(GEMV_WARPS), 1, 1),
+        GEMV_WARPS * WARP,
+        k * std::mem::size_of::<f32>(),
+    )
+}
+
 /// Attention: one block per (head, query token); the scores of one query
 /// (`n_keys` f32) live in dynamic shared memory.
 pub fn attention(heads: usize, tokens: usize, n_keys: usize) -> Result<LaunchShape, CudaError> {

@@ -266,12 +266,28 @@ impl CudaBackend {
                 ),
             ));
         }
-        let shape = launch::hgemm(m, n)?;
         let (mi, ni, ki) = (
             int_arg(K, "m", m)?,
             int_arg(K, "n", n)?,
             int_arg(K, "k", k)?,
         );
+        if m == 1 {
+            // A matrix-vector product: the warp-per-row kernel.
+            const KV: &str = "gemv_f16";
+            let shape = launch::hgemv(n, k)?;
+            let f = self.function(Module::GemmF16, KV)?;
+            let mut bld = self.stream().launch_builder(&f);
+            bld.arg(&a.slice)
+                .arg(&b.slice)
+                .arg(&mut c.slice)
+                .arg(&ni)
+                .arg(&ki);
+            // SAFETY: arguments match `gemv_f16`; a holds k halves (staged
+            // into 4k bytes of shared memory), b n x k, c n (checked above).
+            let r = unsafe { bld.launch(config(shape)) };
+            return self.launched(KV, shape, r);
+        }
+        let shape = launch::hgemm(m, n)?;
         let f = self.function(Module::GemmF16, K)?;
         let mut bld = self.stream().launch_builder(&f);
         bld.arg(&a.slice)
