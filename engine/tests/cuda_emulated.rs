@@ -9,6 +9,8 @@ use emu::{Args, Emu};
 use engine::cuda::launch;
 use engine::cuda::layout::{self, W2Layout};
 use engine::cuda::{GatedAct, RopeStyle};
+use engine::quant::format::TENSOR_SCALE_BYTES;
+use engine::quant::{dequantize_to_vec, i2s, quantize_to_vec, tl1, tl2, Format, QuantError};
 use rand::{Rng, SeedableRng};
 
 fn rng(seed: u64) -> rand::rngs::StdRng {
@@ -385,4 +387,199 @@ fn attention_with_kv_store_matches_reference() {
         }
     }
     assert_close(&out, &want, 1e-5, "attention");
+}
+
+/// The backend's three-launch quantize, on the emulator: packed bytes and
+/// the first non-finite index (n when none).
+fn emu_quantize(e: &Emu, format: Format, x: &[f32], rows: usize, cols: usize) -> (Vec<u8>, u64) {
+    let n = rows * cols;
+    let size = format.packed_size(rows, cols).unwrap();
+    let mut out = vec![0u128; size.div_ceil(16)];
+    let outp = out.as_mut_ptr() as *mut u8;
+    let shape = launch::stats_partial(n).unwrap();
+    let parts = shape.blocks();
+    let (mut psum, mut pmax, mut pmin, mut pbad) = (
+        vec![0f64; parts],
+        vec![0f32; parts],
+        vec![0f32; parts],
+        vec![0u64; parts],
+    );
+    let (mut gamma, mut status) = (vec![0f32; 1], vec![u64::MAX, 0]);
+    e.launch(
+        "abs_stats_partial",
+        shape,
+        Args::default()
+            .ptr(x.as_ptr())
+            .i64(n as i64)
+            .mut_ptr(psum.as_mut_ptr())
+            .mut_ptr(pmax.as_mut_ptr())
+            .mut_ptr(pmin.as_mut_ptr())
+            .mut_ptr(pbad.as_mut_ptr()),
+    );
+    // SAFETY: the trailer starts TENSOR_SCALE_BYTES before the end of `out`.
+    let trailer = unsafe { outp.add(size - TENSOR_SCALE_BYTES) };
+    e.launch(
+        "abs_stats_final",
+        launch::single("abs_stats_final").unwrap(),
+        Args::default()
+            .ptr(psum.as_ptr())
+            .ptr(pmax.as_ptr())
+            .ptr(pmin.as_ptr())
+            .ptr(pbad.as_ptr())
+            .i32(parts as i32)
+            .i64(n as i64)
+            .mut_ptr(gamma.as_mut_ptr())
+            .mut_ptr(trailer)
+            .mut_ptr(status.as_mut_ptr()),
+    );
+    let (qk, items) = match format {
+        Format::I2S => ("i2s_quantize", n / i2s::BLOCK),
+        Format::TL1 => ("tl1_quantize", n / tl1::BLOCK),
+        _ => (
+            "tl2_quantize",
+            rows * (cols / tl2::BLOCK + usize::from(cols % tl2::BLOCK != 0)),
+        ),
+    };
+    let args = Args::default()
+        .ptr(x.as_ptr())
+        .mut_ptr(outp)
+        .ptr(gamma.as_ptr());
+    let args = if format == Format::TL2 {
+        args.i32(rows as i32).i32(cols as i32)
+    } else {
+        args.i64(items as i64)
+    };
+    e.launch(qk, launch::per_weight_block(qk, items).unwrap(), args);
+    // SAFETY: `out` holds `size` initialised bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(outp, size) }.to_vec();
+    (bytes, status[0])
+}
+
+/// The backend's dequantize on the emulator: values and the status words.
+fn emu_dequantize(
+    e: &Emu,
+    format: Format,
+    packed: &[u8],
+    rows: usize,
+    cols: usize,
+) -> (Vec<f32>, [u64; 2]) {
+    let n = rows * cols;
+    let mut store = vec![0u128; packed.len().div_ceil(16)];
+    let p = store.as_mut_ptr() as *mut u8;
+    // SAFETY: `store` holds at least packed.len() bytes.
+    unsafe { std::ptr::copy_nonoverlapping(packed.as_ptr(), p, packed.len()) };
+    let mut y = vec![0f32; n];
+    let mut status = vec![u64::MAX, 0];
+    let (dk, items) = match format {
+        Format::I2S => ("i2s_dequantize", n / i2s::BLOCK),
+        Format::TL1 => ("tl1_dequantize", n / tl1::BLOCK),
+        _ => (
+            "tl2_dequantize",
+            rows * (cols / tl2::BLOCK + usize::from(cols % tl2::BLOCK != 0)),
+        ),
+    };
+    let args = Args::default().ptr(p as *const u8).mut_ptr(y.as_mut_ptr());
+    let args = if format == Format::TL2 {
+        args.i32(rows as i32).i32(cols as i32)
+    } else {
+        args.i64(items as i64)
+    };
+    e.launch(
+        dk,
+        launch::per_weight_block(dk, items).unwrap(),
+        args.mut_ptr(status.as_mut_ptr()),
+    );
+    (y, [status[0], status[1]])
+}
+
+const QUANT_SHAPES: [(Format, usize, usize); 7] = [
+    (Format::I2S, 3, 256),
+    (Format::I2S, 1, 4096),
+    (Format::TL1, 2, 384),
+    (Format::TL2, 2, 96 * 3),
+    (Format::TL2, 3, 96 * 2 + 64),
+    (Format::TL2, 1, 96 + 32),
+    (Format::TL2, 2, 64),
+];
+
+#[test]
+fn quantize_writes_the_cpu_bytes_for_every_format() {
+    let Some(e) = Emu::get() else { return };
+    for (format, rows, cols) in QUANT_SHAPES {
+        let x = floats(rows * cols, (rows * cols) as u64);
+        let (got, bad) = emu_quantize(e, format, &x, rows, cols);
+        assert_eq!(bad, (rows * cols) as u64, "{format}: spurious non-finite");
+        let want = quantize_to_vec(format, &x, rows, cols).unwrap();
+        assert_eq!(got, want, "{format} {rows}x{cols}");
+        // Already-ternary input keeps its gamma exactly (lossless round trip).
+        let g = 0.0371f32;
+        let t: Vec<f32> = ternary(rows * cols, 4)
+            .iter()
+            .map(|&c| c as f32 * g)
+            .collect();
+        let (got, _) = emu_quantize(e, format, &t, rows, cols);
+        assert_eq!(
+            got,
+            quantize_to_vec(format, &t, rows, cols).unwrap(),
+            "{format} ternary"
+        );
+        let (back, status) = emu_dequantize(e, format, &got, rows, cols);
+        assert_eq!(status, [u64::MAX, 0]);
+        assert_eq!(back, t, "{format} ternary round trip");
+    }
+    // All zeros: gamma = MIN_GAMMA, as on the CPU.
+    let z = vec![0f32; 256];
+    assert_eq!(
+        emu_quantize(e, Format::I2S, &z, 1, 256).0,
+        quantize_to_vec(Format::I2S, &z, 1, 256).unwrap()
+    );
+}
+
+#[test]
+fn dequantize_matches_the_cpu_bit_for_bit_and_flags_bad_codes() {
+    let Some(e) = Emu::get() else { return };
+    for (format, rows, cols) in QUANT_SHAPES {
+        let x = floats(rows * cols, 77);
+        let packed = quantize_to_vec(format, &x, rows, cols).unwrap();
+        let (got, status) = emu_dequantize(e, format, &packed, rows, cols);
+        assert_eq!(status, [u64::MAX, 0]);
+        let want = dequantize_to_vec(format, &packed, rows, cols).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&want), "{format} {rows}x{cols}");
+
+        // Corrupt one code (all-ones byte: I2S code 3, TL1 index 15, TL2
+        // magnitude 15 or a tail index 15): the same index as the CPU.
+        let mut bad = packed.clone();
+        let at = (bad.len() - TENSOR_SCALE_BYTES) / 2;
+        bad[at] = 0xff;
+        let (_, status) = emu_dequantize(e, format, &bad, rows, cols);
+        let cpu = dequantize_to_vec(format, &bad, rows, cols).unwrap_err();
+        assert_eq!(
+            cpu.to_string(),
+            QuantError::Corrupt {
+                format: format.name(),
+                reason: format!("invalid code for the weight at index {}", status[0]),
+            }
+            .to_string(),
+            "{format} {rows}x{cols}"
+        );
+        // A non-finite scale is flagged.
+        let mut nan = packed.clone();
+        let t = nan.len() - TENSOR_SCALE_BYTES;
+        nan[t..t + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(emu_dequantize(e, format, &nan, rows, cols).1[1], 1);
+    }
+}
+
+#[test]
+fn quantize_reports_the_first_non_finite_input() {
+    let Some(e) = Emu::get() else { return };
+    let mut x = floats(4096, 3);
+    x[3000] = f32::INFINITY;
+    x[1234] = f32::NAN;
+    assert_eq!(emu_quantize(e, Format::I2S, &x, 1, 4096).1, 1234);
+    assert!(matches!(
+        quantize_to_vec(Format::I2S, &x, 1, 4096),
+        Err(QuantError::NonFinite { index: 1234, .. })
+    ));
 }

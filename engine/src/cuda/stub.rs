@@ -165,6 +165,15 @@ impl CudaBackend {
     ) -> Result<GpuTernary, CudaError> {
         match self.never {}
     }
+    pub fn upload_packed(
+        &self,
+        _format: Format,
+        _packed: &[u8],
+        _rows: usize,
+        _cols: usize,
+    ) -> Result<GpuTernary, CudaError> {
+        match self.never {}
+    }
     pub fn alloc_acts(&self, _tokens: usize, _cols: usize) -> Result<GpuActs, CudaError> {
         match self.never {}
     }

@@ -11,6 +11,7 @@ use super::{config, int_arg, CudaBackend};
 use crate::cuda::layout::{self, W2Layout};
 use crate::cuda::source::Module;
 use crate::cuda::{launch, CudaError};
+use crate::quant::{unpack, Format, Scale};
 use cudarc::driver::PushKernelArg;
 
 /// A ternary matrix (`rows x cols`, one f32 scale) in the W2 layout.
@@ -78,6 +79,32 @@ impl CudaBackend {
             words: self.upload(&words)?,
             scale,
         })
+    }
+
+    /// Uploads a packed I2S / TL1 / TL2 tensor (file layout, trailer
+    /// included): unpacked to codes with [`crate::quant::unpack`], then
+    /// repacked to W2. TQ formats (per-block scales) are rejected.
+    pub fn upload_packed(
+        &self,
+        format: Format,
+        packed: &[u8],
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuTernary, CudaError> {
+        if !format.has_tensor_scale() {
+            return Err(CudaError::shape(
+                "upload_packed",
+                format!("{format} has per-block scales; the GPU takes i2s, tl1 and tl2"),
+            ));
+        }
+        let mut codes = vec![0i8; rows * cols];
+        match unpack(format, packed, rows, cols, &mut codes)? {
+            Scale::Tensor(gamma) => self.upload_ternary(&codes, rows, cols, gamma),
+            Scale::PerBlock(_) => Err(CudaError::shape(
+                "upload_packed",
+                format!("{format} returned per-block scales"),
+            )),
+        }
     }
 
     /// Device buffers for `tokens x cols` quantized activations.

@@ -196,7 +196,7 @@ impl CudaBackend {
         if st[0] != NO_BAD_INDEX {
             return Err(QuantError::Corrupt {
                 format: format.name(),
-                reason: format!("invalid code at weight {}", st[0]),
+                reason: format!("invalid code for the weight at index {}", st[0]),
             }
             .into());
         }
