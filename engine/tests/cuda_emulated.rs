@@ -10,7 +10,7 @@ use engine::cuda::launch;
 use engine::cuda::layout::{self, W2Layout};
 use engine::cuda::{GatedAct, RopeStyle};
 use engine::quant::format::TENSOR_SCALE_BYTES;
-use engine::quant::{dequantize_to_vec, i2s, quantize_to_vec, tl1, tl2, Format, QuantError};
+use engine::quant::{dequantize_to_vec, quantize_to_vec, Format, QuantError};
 use rand::{Rng, SeedableRng};
 
 fn rng(seed: u64) -> rand::rngs::StdRng {
@@ -432,14 +432,12 @@ fn emu_quantize(e: &Emu, format: Format, x: &[f32], rows: usize, cols: usize) ->
             .mut_ptr(trailer)
             .mut_ptr(status.as_mut_ptr()),
     );
-    let (qk, items) = match format {
-        Format::I2S => ("i2s_quantize", n / i2s::BLOCK),
-        Format::TL1 => ("tl1_quantize", n / tl1::BLOCK),
-        _ => (
-            "tl2_quantize",
-            rows * (cols / tl2::BLOCK + usize::from(cols % tl2::BLOCK != 0)),
-        ),
+    let qk = match format {
+        Format::I2S => "i2s_quantize",
+        Format::TL1 => "tl1_quantize",
+        _ => "tl2_quantize",
     };
+    let items = launch::quant_items(format, rows, cols);
     let args = Args::default()
         .ptr(x.as_ptr())
         .mut_ptr(outp)
@@ -470,14 +468,12 @@ fn emu_dequantize(
     unsafe { std::ptr::copy_nonoverlapping(packed.as_ptr(), p, packed.len()) };
     let mut y = vec![0f32; n];
     let mut status = vec![u64::MAX, 0];
-    let (dk, items) = match format {
-        Format::I2S => ("i2s_dequantize", n / i2s::BLOCK),
-        Format::TL1 => ("tl1_dequantize", n / tl1::BLOCK),
-        _ => (
-            "tl2_dequantize",
-            rows * (cols / tl2::BLOCK + usize::from(cols % tl2::BLOCK != 0)),
-        ),
+    let dk = match format {
+        Format::I2S => "i2s_dequantize",
+        Format::TL1 => "tl1_dequantize",
+        _ => "tl2_dequantize",
     };
+    let items = launch::quant_items(format, rows, cols);
     let args = Args::default().ptr(p as *const u8).mut_ptr(y.as_mut_ptr());
     let args = if format == Format::TL2 {
         args.i32(rows as i32).i32(cols as i32)

@@ -3,8 +3,9 @@
 //! device; without one the first test to look prints one skip line and all
 //! return early.
 
-use engine::cuda::{CudaBackend, GatedAct, RopeStyle};
+use engine::cuda::{CudaBackend, CudaError, GatedAct, RopeStyle};
 use engine::device::{open_cuda, reason};
+use engine::quant::{dequantize_to_vec, quantize_to_vec, unpack, Format};
 use rand::{Rng, SeedableRng};
 use std::sync::OnceLock;
 
@@ -364,4 +365,84 @@ fn bad_shapes_are_typed_errors_before_launch() {
     assert!(e.to_string().contains("gemm_w2a8"), "{e}");
     assert!(g.alloc_acts(1, 40).is_err());
     assert!(g.upload_ternary(&[2i8; 16], 1, 16, 1.0).is_err());
+}
+
+#[test]
+fn quantize_and_dequantize_match_the_cpu_bytes() {
+    let Some(g) = gpu() else { return };
+    let shapes = [
+        (Format::I2S, 1, 1024),
+        (Format::I2S, 1, 65536),
+        (Format::TL1, 4, 4096),
+        (Format::TL2, 1, 16384),
+        (Format::TL2, 3, 96 * 5 + 64),
+        (Format::TL2, 2, 32),
+    ];
+    for (format, rows, cols) in shapes {
+        let x = gaussian_like(rows * cols, cols as u64);
+        let xd = g.upload(&x).unwrap();
+        let packed = g.quantize(format, &xd, rows, cols).unwrap();
+        let got = g.download(&packed).unwrap();
+        assert_eq!(
+            got,
+            quantize_to_vec(format, &x, rows, cols).unwrap(),
+            "{format} {rows}x{cols}"
+        );
+        let mut y = g.zeros::<f32>(rows * cols).unwrap();
+        g.dequantize(format, &packed, rows, cols, &mut y).unwrap();
+        let want = dequantize_to_vec(format, &got, rows, cols).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&g.download(&y).unwrap()),
+            bits(&want),
+            "{format} {rows}x{cols}"
+        );
+
+        let mut bad = got.clone();
+        let at = (bad.len() - engine::quant::format::TENSOR_SCALE_BYTES) / 2;
+        bad[at] = 0xff;
+        let bd = g.upload(&bad).unwrap();
+        let e = g.dequantize(format, &bd, rows, cols, &mut y).unwrap_err();
+        let cpu = dequantize_to_vec(format, &bad, rows, cols).unwrap_err();
+        assert_eq!(e, CudaError::Quant(cpu), "{format}");
+    }
+    let mut x = gaussian_like(4096, 1);
+    x[77] = f32::NAN;
+    let e = g
+        .quantize(Format::TL1, &g.upload(&x).unwrap(), 1, 4096)
+        .unwrap_err();
+    assert!(e.to_string().contains("index 77"), "{e}");
+    assert!(g
+        .quantize(Format::TQ2_0, &g.upload(&x).unwrap(), 1, 4096)
+        .is_err());
+}
+
+#[test]
+fn packed_uploads_of_every_format_multiply_exactly() {
+    let Some(g) = gpu() else { return };
+    let (rows, cols) = (70, 2560 + 96 * 2);
+    let w = gaussian_like(rows * cols, 40);
+    let x = gaussian_like(cols, 41);
+    let (xq, s, _) = act_quant_ref(&x, cols);
+    let xd = g.upload(&x).unwrap();
+    let mut a = g.alloc_acts(1, cols).unwrap();
+    g.quantize_acts(&xd, &mut a).unwrap();
+    for format in [Format::I2S, Format::TL1, Format::TL2] {
+        if !cols.is_multiple_of(format.row_multiple()) {
+            continue;
+        }
+        let packed = quantize_to_vec(format, &w, rows, cols).unwrap();
+        let mut codes = vec![0i8; rows * cols];
+        let gamma = match unpack(format, &packed, rows, cols, &mut codes).unwrap() {
+            engine::quant::Scale::Tensor(g) => g,
+            other => panic!("{other:?}"),
+        };
+        let wd = g.upload_packed(format, &packed, rows, cols).unwrap();
+        assert_eq!(wd.scale(), gamma);
+        let mut out = g.zeros::<f32>(rows).unwrap();
+        g.gemv(&wd, &a, &mut out).unwrap();
+        let want = matmul_ref(&codes, rows, cols, gamma, &xq, &s);
+        assert_eq!(g.download(&out).unwrap(), want, "{format}");
+    }
+    assert!(g.upload_packed(Format::TQ2_0, &[0; 66], 1, 256).is_err());
 }

@@ -8,6 +8,7 @@
 //! "invalid argument" from deep inside CUDA.
 
 use super::CudaError;
+use crate::quant::Format;
 use std::fmt;
 
 /// Threads in a warp; the kernels' shuffles and the W2 layout assume it.
@@ -131,6 +132,16 @@ pub fn stats_partial(n: usize) -> Result<LaunchShape, CudaError> {
 /// A single thread (serial folds and other one-off device work).
 pub fn single(kernel: &'static str) -> Result<LaunchShape, CudaError> {
     LaunchShape::new(kernel, (1, 1, 1), WARP, 0)
+}
+
+/// Warp items of the quantize/dequantize kernels: packed blocks (I2S, TL1)
+/// or, for TL2, its 96-weight blocks plus one item per row for the TL1 tail.
+pub fn quant_items(format: Format, rows: usize, cols: usize) -> usize {
+    let b = format.block_weights();
+    match format {
+        Format::TL2 => rows * (cols / b + usize::from(!cols.is_multiple_of(b))),
+        _ => rows * cols / b,
+    }
 }
 
 /// One warp per packed weight block, `QUANT_WARPS` warps per thread block.
@@ -262,6 +273,17 @@ mod tests {
         assert_eq!(stats_partial(1).unwrap().blocks(), 1);
         assert_eq!(stats_partial(65536).unwrap().blocks(), 16);
         assert_eq!(stats_partial(1 << 30).unwrap().blocks(), STATS_MAX_BLOCKS);
+    }
+
+    #[test]
+    fn quant_items_cover_blocks_and_tl2_tails() {
+        assert_eq!(quant_items(Format::I2S, 3, 256), 6);
+        assert_eq!(quant_items(Format::TL1, 1, 128), 1);
+        assert_eq!(quant_items(Format::TL2, 2, 96 * 3), 6);
+        assert_eq!(quant_items(Format::TL2, 2, 96 * 3 + 64), 8);
+        assert_eq!(quant_items(Format::TL2, 5, 64), 5);
+        let s = per_weight_block("i2s_quantize", quant_items(Format::I2S, 1, 65536)).unwrap();
+        assert_eq!(s.blocks() * QUANT_WARPS, 512);
     }
 
     #[test]

@@ -30,16 +30,6 @@ fn kernels(format: Format) -> Result<(&'static str, &'static str), CudaError> {
     }
 }
 
-/// Grid of the per-block kernels: items = packed blocks (I2S/TL1) or
-/// TL2 blocks plus one tail item per row.
-fn block_items(format: Format, rows: usize, cols: usize) -> usize {
-    let b = format.block_weights();
-    match format {
-        Format::TL2 => rows * (cols / b + usize::from(!cols.is_multiple_of(b))),
-        _ => rows * cols / b,
-    }
-}
-
 impl CudaBackend {
     /// Quantizes `x` (`rows x cols` f32) into a packed tensor of
     /// `format.packed_size(rows, cols)` bytes, trailer included.
@@ -109,7 +99,7 @@ impl CudaBackend {
             self.launched("abs_stats_final", one, r)?;
         }
         {
-            let items = block_items(format, rows, cols);
+            let items = launch::quant_items(format, rows, cols);
             let shape = launch::per_weight_block(qk, items)?;
             let f = self.function(Module::Quant, qk)?;
             let mut b = self.stream().launch_builder(&f);
@@ -168,7 +158,7 @@ impl CudaBackend {
             return Err(bad_len("f32 output", rows * cols, out.len()));
         }
         let mut status = self.upload(&[NO_BAD_INDEX, 0])?;
-        let items = block_items(format, rows, cols);
+        let items = launch::quant_items(format, rows, cols);
         let shape = launch::per_weight_block(dk, items)?;
         let (rows_i, cols_i) = (int_arg(dk, "rows", rows)?, int_arg(dk, "cols", cols)?);
         let blocks = items as i64;
@@ -218,11 +208,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn items_cover_blocks_and_tl2_tails() {
-        assert_eq!(block_items(Format::I2S, 3, 256), 6);
-        assert_eq!(block_items(Format::TL1, 1, 128), 1);
-        assert_eq!(block_items(Format::TL2, 2, 96 * 3), 6);
-        assert_eq!(block_items(Format::TL2, 2, 96 * 3 + 64), 8);
+    fn per_block_scale_formats_are_rejected() {
         assert!(kernels(Format::TQ2_0).is_err());
+        assert!(kernels(Format::TQ1_0).is_err());
+        assert!(kernels(Format::TL2).is_ok());
     }
 }
