@@ -147,7 +147,7 @@ fn gemv_and_gemm_are_bit_exact() {
                 let dot: i32 = (0..cols)
                     .map(|k| w[r * cols + k] as i32 * xq[t * cols + k] as i32)
                     .sum();
-                let want = dot as f32 * gamma / s[t];
+                let want = (dot as f64 * (gamma as f64 / s[t] as f64)) as f32;
                 assert_eq!(
                     out[t * rows + r].to_bits(),
                     want.to_bits(),

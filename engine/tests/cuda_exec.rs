@@ -57,7 +57,8 @@ fn act_quant_ref(x: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>, Vec<i32>) {
     (q, s, sums)
 }
 
-/// `out[t][r] = (sum_k w[r][k] xq[t][k]) * gamma / s[t]`, exact integer sum.
+/// `out[t][r] = f32(sum_k w[r][k] xq[t][k] * (gamma / s[t]))`, exact integer
+/// sum, the scale applied in f64 (the CPU kernels' epilogue).
 fn matmul_ref(w: &[i8], rows: usize, cols: usize, gamma: f32, xq: &[i8], s: &[f32]) -> Vec<f32> {
     let mut out = Vec::new();
     for (t, x) in xq.chunks_exact(cols).enumerate() {
@@ -65,7 +66,7 @@ fn matmul_ref(w: &[i8], rows: usize, cols: usize, gamma: f32, xq: &[i8], s: &[f3
             let dot: i32 = (0..cols)
                 .map(|k| w[r * cols + k] as i32 * x[k] as i32)
                 .sum();
-            out.push(dot as f32 * gamma / s[t]);
+            out.push((dot as f64 * (gamma as f64 / s[t] as f64)) as f32);
         }
     }
     out
@@ -100,7 +101,7 @@ fn act_quant_is_bit_exact() {
         for t in 0..tokens {
             assert_eq!(
                 got[t].to_bits(),
-                (sums[t] as f32 / s[t]).to_bits(),
+                ((sums[t] as f64 * (1.0 / s[t] as f64)) as f32).to_bits(),
                 "token {t}"
             );
         }

@@ -3,8 +3,9 @@
 //! Weights are repacked once, at upload, into the W2 layout
 //! ([`crate::cuda::layout`]); activations are quantized per token on the
 //! device; GEMV (one token) and GEMM (many) then accumulate exactly in
-//! integers and apply `wscale / xscale` per output:
-//! `out = (sum w * xq) * wscale / xscale`.
+//! integers and apply `wscale / xscale` per output in f64, with one rounding
+//! to f32 (the CPU kernels' epilogue, so results are bit-identical):
+//! `out = f32(sum(w * xq) * (f64(wscale) / f64(xscale)))`.
 
 use super::buffer::GpuBuffer;
 use super::{config, int_arg, CudaBackend};
@@ -178,8 +179,8 @@ impl CudaBackend {
         Ok(())
     }
 
-    /// `out[t][r] = (sum_k w[r][k] xq[t][k]) * wscale / xscale[t]`: GEMV for
-    /// one token, GEMM otherwise.
+    /// `out[t][r] = f32(sum_k w[r][k] xq[t][k] * (wscale / xscale[t]))`: GEMV
+    /// for one token, GEMM otherwise.
     pub fn ternary_matmul(
         &self,
         w: &GpuTernary,

@@ -150,7 +150,7 @@ impl CudaBackend {
                 ((v * s).round() as i32).clamp(super::params::ACT_QMIN, super::params::ACT_QMAX)
             })
             .sum();
-        let want = sum as f32 * 1.0 / s;
+        let want = (sum as f64 * (1.0 / s as f64)) as f32;
 
         let xd = self.upload(&x)?;
         let mut acts = self.alloc_acts(1, cols)?;
