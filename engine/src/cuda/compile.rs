@@ -34,6 +34,45 @@ pub fn nvrtc_version() -> Result<(i32, i32), CudaError> {
     Ok((major, minor))
 }
 
+/// Architectures NVRTC can target, e.g. `[50, 52, ..., 90, 100, 120]`.
+pub fn supported_archs() -> Result<Vec<i32>, CudaError> {
+    libs::nvrtc()?;
+    let fail = |e: cudarc::nvrtc::result::NvrtcError| CudaError::Driver {
+        op: "nvrtcGetSupportedArchs".into(),
+        detail: format!("{e:?}"),
+    };
+    let mut n = 0;
+    // SAFETY: the library is loaded; `n` and the buffer are valid for the
+    // sizes NVRTC reports.
+    unsafe {
+        cudarc::nvrtc::sys::nvrtcGetNumSupportedArchs(&mut n)
+            .result()
+            .map_err(fail)?;
+        let mut archs = vec![0i32; n.max(0) as usize];
+        cudarc::nvrtc::sys::nvrtcGetSupportedArchs(archs.as_mut_ptr())
+            .result()
+            .map_err(fail)?;
+        Ok(archs)
+    }
+}
+
+/// The architecture to compile for on a `device`: its own when NVRTC knows
+/// it, else the newest older one NVRTC supports (PTX is forward-compatible,
+/// so the driver JITs it for the newer chip). `None` if NVRTC is too new
+/// for the device.
+pub fn pick_arch(supported: &[i32], device: Arch) -> Option<Arch> {
+    let want = (device.major * 10 + device.minor) as i32;
+    supported
+        .iter()
+        .copied()
+        .filter(|&a| a <= want)
+        .max()
+        .map(|a| Arch {
+            major: (a / 10) as u32,
+            minor: (a % 10) as u32,
+        })
+}
+
 /// PTX of `module` for `arch`, compiled on first use and cached.
 pub fn ptx(module: Module, arch: Arch) -> Result<Arc<str>, CudaError> {
     if let Some(p) = cache()
@@ -111,6 +150,23 @@ fn run_nvrtc(module: Module, opts: Vec<String>) -> Result<String, CudaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arch_choice_prefers_the_device_then_the_newest_older() {
+        let nvrtc = [75, 80, 86, 89, 90, 100, 120];
+        let pick = |major, minor| pick_arch(&nvrtc, Arch { major, minor });
+        assert_eq!(pick(8, 0), Some(Arch::SM80));
+        assert_eq!(pick(9, 0), Some(Arch::SM90));
+        assert_eq!(pick(8, 7), Some(Arch { major: 8, minor: 6 }));
+        assert_eq!(
+            pick(13, 0),
+            Some(Arch {
+                major: 12,
+                minor: 0
+            })
+        );
+        assert_eq!(pick(7, 0), None);
+    }
 
     #[test]
     fn the_cache_compiles_each_module_once_per_arch() {

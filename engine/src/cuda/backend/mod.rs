@@ -104,6 +104,17 @@ impl CudaBackend {
             minor: attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)? as u32,
         };
         let name = ctx.name().map_err(driver_err("reading the device name"))?;
+        let device_arch = arch;
+        let arch =
+            compile::pick_arch(&compile::supported_archs()?, device_arch).ok_or_else(|| {
+                CudaError::Compile {
+                    file: "(all)",
+                    arch: device_arch.compute_name(),
+                    log: format!(
+                        "this NVRTC cannot target {device_arch} or any older architecture"
+                    ),
+                }
+            })?;
         let stream = ctx.default_stream();
         Ok(CudaBackend {
             ctx,
@@ -123,6 +134,8 @@ impl CudaBackend {
         &self.name
     }
 
+    /// The architecture the kernels are compiled for (the device's own, or
+    /// the newest older one NVRTC supports).
     pub fn arch(&self) -> Arch {
         self.arch
     }
