@@ -406,6 +406,15 @@ fn quantize_and_dequantize_match_the_cpu_bytes() {
         let e = g.dequantize(format, &bd, rows, cols, &mut y).unwrap_err();
         let cpu = dequantize_to_vec(format, &bad, rows, cols).unwrap_err();
         assert_eq!(e, CudaError::Quant(cpu), "{format}");
+
+        let mut nan = got.clone();
+        let t = nan.len() - engine::quant::format::TENSOR_SCALE_BYTES;
+        nan[t..t + 4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        let e = g
+            .dequantize(format, &g.upload(&nan).unwrap(), rows, cols, &mut y)
+            .unwrap_err();
+        let cpu = dequantize_to_vec(format, &nan, rows, cols).unwrap_err();
+        assert_eq!(e, CudaError::Quant(cpu), "{format} scale");
     }
     let mut x = gaussian_like(4096, 1);
     x[77] = f32::NAN;

@@ -224,6 +224,16 @@ impl CudaBackend {
     ) -> Result<GpuBuffer<u8>, CudaError> {
         match self.never {}
     }
+    pub fn quantize_into(
+        &self,
+        _format: Format,
+        _x: &GpuBuffer<f32>,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut GpuBuffer<u8>,
+    ) -> Result<(), CudaError> {
+        match self.never {}
+    }
     pub fn dequantize(
         &self,
         _format: Format,

@@ -42,6 +42,7 @@ pub struct CudaBackend {
     arch: Arch,
     sync_each: bool,
     modules: Mutex<HashMap<Module, Arc<CudaModule>>>,
+    quant_scratch: Mutex<Option<quant::QuantScratch>>,
 }
 
 impl std::fmt::Debug for CudaBackend {
@@ -123,6 +124,7 @@ impl CudaBackend {
             arch,
             sync_each: std::env::var(SYNC_ENV).is_ok_and(|v| v == "1"),
             modules: Mutex::new(HashMap::new()),
+            quant_scratch: Mutex::new(None),
         })
     }
 
