@@ -12,6 +12,8 @@ pub enum Error {
     #[error(transparent)]
     Kernel(#[from] crate::kernels::KernelError),
     #[error(transparent)]
+    Synth(#[from] crate::synth::SynthError),
+    #[error(transparent)]
     Cuda(#[from] crate::cuda::CudaError),
     #[error("I/O error on {path}: {source}")]
     Io {

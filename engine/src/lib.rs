@@ -11,6 +11,9 @@ pub mod device;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
+pub mod model;
 pub mod quant;
+pub mod synth;
+pub mod tokenizer;
 
 pub use error::{Error, Result};

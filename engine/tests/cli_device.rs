@@ -31,7 +31,7 @@ fn auto_and_cuda_agree_on_whether_a_gpu_is_usable() {
         assert_eq!(cuda_code, 1);
         assert!(cuda_out.is_empty());
         assert!(
-            cuda_err.starts_with("bitnet: --device cuda:0: "),
+            cuda_err.starts_with("error: --device cuda:0: "),
             "{cuda_err}"
         );
     }

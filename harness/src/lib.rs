@@ -1,6 +1,15 @@
 //! perf-gate: runs the criterion suites, stores baselines, compares them with
 //! Welch t-tests corrected for multiple comparisons, and writes gate reports.
 //!
-//! Data flows one way: bench -> results -> compare -> report.
+//! Data flows one way: bench (`runner`, `ab`) -> results (`results`) ->
+//! analysis (`compare`, built on `stats`) -> reports (`report`).
 
+pub mod atomic;
+pub mod compare;
+pub mod config;
+pub mod error;
+pub mod fingerprint;
+pub mod results;
 pub mod stats;
+
+pub use error::{GateError, Result};

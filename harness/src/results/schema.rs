@@ -1,0 +1,177 @@
+//! Types of the results file, schema version 1.
+//!
+//! ```text
+//! ResultsFile
+//! ├── schema = "perf-gate-results", schema_version = 1
+//! ├── fingerprint        where and from what it was measured
+//! ├── settings, commands how (criterion arguments, exact command lines)
+//! ├── entries[]          per matrix entry: ran | skipped (reason) | failed
+//! ├── baseline?          set by `baseline save`: name, machine
+//! └── benchmarks[]       matrix + suite + criterion full_id
+//!     ├── throughput?    unit and amount per iteration
+//!     └── iters[i], sample_ns[i]   criterion sample i: iteration count and
+//!                                  time per iteration (times[i] / iters[i])
+//! ```
+
+use crate::fingerprint::Fingerprint;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const SCHEMA: &str = "perf-gate-results";
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResultsFile {
+    pub schema: String,
+    pub schema_version: u32,
+    /// `perf-gate <version>` that wrote the file.
+    pub tool: String,
+    /// RFC 3339 UTC time the measurement finished.
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineInfo>,
+    pub fingerprint: Fingerprint,
+    pub settings: RunSettings,
+    /// Exact command lines that produced the samples, in order.
+    pub commands: Vec<String>,
+    pub entries: Vec<EntryRecord>,
+    pub benchmarks: Vec<BenchmarkRecord>,
+}
+
+/// Present in saved baselines only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    pub name: String,
+    pub saved: String,
+    /// One-line description of the machine, from the fingerprint.
+    pub machine: String,
+    /// Results file the baseline was copied from.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// `run`, `import` or `ab`.
+    pub source: String,
+    pub quick: bool,
+    /// Arguments passed to every criterion binary after `--`.
+    pub criterion_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryStatus {
+    Ran,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryRecord {
+    pub matrix: String,
+    pub status: EntryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub suites: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThroughputUnit {
+    Bytes,
+    Elements,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub unit: ThroughputUnit,
+    /// Amount processed by one iteration of the benchmarked routine.
+    pub per_iteration: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchmarkRecord {
+    pub matrix: String,
+    pub suite: String,
+    /// Criterion's `full_id` (`group/function/value`).
+    pub id: String,
+    pub group: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The parameter (criterion `value_str`), shown as "size" in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+    /// Criterion's sampling mode (`Linear` or `Flat`).
+    pub sampling_mode: String,
+    pub iters: Vec<f64>,
+    /// Per-iteration time of each sample, nanoseconds.
+    pub sample_ns: Vec<f64>,
+}
+
+/// Identity of a benchmark across files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BenchKey {
+    pub matrix: String,
+    pub suite: String,
+    pub id: String,
+}
+
+impl fmt::Display for BenchKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.matrix, self.suite, self.id)
+    }
+}
+
+impl BenchmarkRecord {
+    pub fn key(&self) -> BenchKey {
+        BenchKey {
+            matrix: self.matrix.clone(),
+            suite: self.suite.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+impl ResultsFile {
+    pub fn new(
+        fingerprint: Fingerprint,
+        settings: RunSettings,
+        commands: Vec<String>,
+        entries: Vec<EntryRecord>,
+        benchmarks: Vec<BenchmarkRecord>,
+    ) -> Self {
+        ResultsFile {
+            schema: SCHEMA.to_string(),
+            schema_version: SCHEMA_VERSION,
+            tool: tool_name(),
+            created: crate::fingerprint::now_rfc3339(),
+            baseline: None,
+            fingerprint,
+            settings,
+            commands,
+            entries,
+            benchmarks,
+        }
+    }
+
+    /// A short label for reports: the baseline name, else the git commit.
+    pub fn label(&self) -> String {
+        if let Some(b) = &self.baseline {
+            return format!("baseline {}", b.name);
+        }
+        match &self.fingerprint.git {
+            Some(g) => format!(
+                "{}{}",
+                &g.commit[..g.commit.len().min(10)],
+                if g.dirty { " (dirty)" } else { "" }
+            ),
+            None => "current".to_string(),
+        }
+    }
+}
+
+pub fn tool_name() -> String {
+    format!("perf-gate {}", env!("CARGO_PKG_VERSION"))
+}
