@@ -36,11 +36,14 @@ fn quantize(c: &mut Criterion, g: &CudaBackend) {
     for format in [Format::I2S, Format::TL1, Format::TL2] {
         for n in [1024usize, 4096, 16384, 65536] {
             let x = g.upload(&floats(n, n as u64)).expect("upload");
-            let packed = g.quantize(format, &x, 1, n).expect("quantize");
+            let mut packed = g.quantize(format, &x, 1, n).expect("quantize");
             let mut y = g.zeros::<f32>(n).expect("alloc");
             group.throughput(Throughput::Elements(n as u64));
             group.bench_function(BenchmarkId::new(format!("quantize/{format}"), n), |b| {
-                b.iter(|| g.quantize(format, &x, 1, n).expect("quantize"))
+                b.iter(|| {
+                    g.quantize_into(format, &x, 1, n, &mut packed)
+                        .expect("quantize")
+                })
             });
             group.bench_function(BenchmarkId::new(format!("dequantize/{format}"), n), |b| {
                 b.iter(|| {

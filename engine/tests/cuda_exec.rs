@@ -3,8 +3,9 @@
 //! device; without one the first test to look prints one skip line and all
 //! return early.
 
-use engine::cuda::{CudaBackend, GatedAct, RopeStyle};
+use engine::cuda::{CudaBackend, CudaError, GatedAct, RopeStyle};
 use engine::device::{open_cuda, reason};
+use engine::quant::{dequantize_to_vec, quantize_to_vec, unpack, Format};
 use rand::{Rng, SeedableRng};
 use std::sync::OnceLock;
 
@@ -56,7 +57,8 @@ fn act_quant_ref(x: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>, Vec<i32>) {
     (q, s, sums)
 }
 
-/// `out[t][r] = (sum_k w[r][k] xq[t][k]) * gamma / s[t]`, exact integer sum.
+/// `out[t][r] = f32(sum_k w[r][k] xq[t][k] * (gamma / s[t]))`, exact integer
+/// sum, the scale applied in f64 (the CPU kernels' epilogue).
 fn matmul_ref(w: &[i8], rows: usize, cols: usize, gamma: f32, xq: &[i8], s: &[f32]) -> Vec<f32> {
     let mut out = Vec::new();
     for (t, x) in xq.chunks_exact(cols).enumerate() {
@@ -64,7 +66,7 @@ fn matmul_ref(w: &[i8], rows: usize, cols: usize, gamma: f32, xq: &[i8], s: &[f3
             let dot: i32 = (0..cols)
                 .map(|k| w[r * cols + k] as i32 * x[k] as i32)
                 .sum();
-            out.push(dot as f32 * gamma / s[t]);
+            out.push((dot as f64 * (gamma as f64 / s[t] as f64)) as f32);
         }
     }
     out
@@ -99,7 +101,7 @@ fn act_quant_is_bit_exact() {
         for t in 0..tokens {
             assert_eq!(
                 got[t].to_bits(),
-                (sums[t] as f32 / s[t]).to_bits(),
+                ((sums[t] as f64 * (1.0 / s[t] as f64)) as f32).to_bits(),
                 "token {t}"
             );
         }
@@ -159,7 +161,13 @@ fn gemv_and_gemm_are_bit_exact_on_2b4t_and_odd_shapes() {
 #[test]
 fn gemm_f16_matches_an_f64_reference() {
     let Some(g) = gpu() else { return };
-    for (m, n, k) in [(32, 32, 32), (65, 70, 100), (128, 256, 512)] {
+    for (m, n, k) in [
+        (32, 32, 32),
+        (65, 70, 100),
+        (128, 256, 512),
+        (1, 640, 2560),
+        (1, 33, 70),
+    ] {
         let a: Vec<half::f16> = gaussian_like(m * k, 1)
             .into_iter()
             .map(half::f16::from_f32)
@@ -358,4 +366,93 @@ fn bad_shapes_are_typed_errors_before_launch() {
     assert!(e.to_string().contains("gemm_w2a8"), "{e}");
     assert!(g.alloc_acts(1, 40).is_err());
     assert!(g.upload_ternary(&[2i8; 16], 1, 16, 1.0).is_err());
+}
+
+#[test]
+fn quantize_and_dequantize_match_the_cpu_bytes() {
+    let Some(g) = gpu() else { return };
+    let shapes = [
+        (Format::I2S, 1, 1024),
+        (Format::I2S, 1, 65536),
+        (Format::TL1, 4, 4096),
+        (Format::TL2, 1, 16384),
+        (Format::TL2, 3, 96 * 5 + 64),
+        (Format::TL2, 2, 32),
+    ];
+    for (format, rows, cols) in shapes {
+        let x = gaussian_like(rows * cols, cols as u64);
+        let xd = g.upload(&x).unwrap();
+        let packed = g.quantize(format, &xd, rows, cols).unwrap();
+        let got = g.download(&packed).unwrap();
+        assert_eq!(
+            got,
+            quantize_to_vec(format, &x, rows, cols).unwrap(),
+            "{format} {rows}x{cols}"
+        );
+        let mut y = g.zeros::<f32>(rows * cols).unwrap();
+        g.dequantize(format, &packed, rows, cols, &mut y).unwrap();
+        let want = dequantize_to_vec(format, &got, rows, cols).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&g.download(&y).unwrap()),
+            bits(&want),
+            "{format} {rows}x{cols}"
+        );
+
+        let mut bad = got.clone();
+        let at = (bad.len() - engine::quant::format::TENSOR_SCALE_BYTES) / 2;
+        bad[at] = 0xff;
+        let bd = g.upload(&bad).unwrap();
+        let e = g.dequantize(format, &bd, rows, cols, &mut y).unwrap_err();
+        let cpu = dequantize_to_vec(format, &bad, rows, cols).unwrap_err();
+        assert_eq!(e, CudaError::Quant(cpu), "{format}");
+
+        let mut nan = got.clone();
+        let t = nan.len() - engine::quant::format::TENSOR_SCALE_BYTES;
+        nan[t..t + 4].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        let e = g
+            .dequantize(format, &g.upload(&nan).unwrap(), rows, cols, &mut y)
+            .unwrap_err();
+        let cpu = dequantize_to_vec(format, &nan, rows, cols).unwrap_err();
+        assert_eq!(e, CudaError::Quant(cpu), "{format} scale");
+    }
+    let mut x = gaussian_like(4096, 1);
+    x[77] = f32::NAN;
+    let e = g
+        .quantize(Format::TL1, &g.upload(&x).unwrap(), 1, 4096)
+        .unwrap_err();
+    assert!(e.to_string().contains("index 77"), "{e}");
+    assert!(g
+        .quantize(Format::TQ2_0, &g.upload(&x).unwrap(), 1, 4096)
+        .is_err());
+}
+
+#[test]
+fn packed_uploads_of_every_format_multiply_exactly() {
+    let Some(g) = gpu() else { return };
+    let (rows, cols) = (70, 2560 + 96 * 2);
+    let w = gaussian_like(rows * cols, 40);
+    let x = gaussian_like(cols, 41);
+    let (xq, s, _) = act_quant_ref(&x, cols);
+    let xd = g.upload(&x).unwrap();
+    let mut a = g.alloc_acts(1, cols).unwrap();
+    g.quantize_acts(&xd, &mut a).unwrap();
+    for format in [Format::I2S, Format::TL1, Format::TL2] {
+        if !cols.is_multiple_of(format.row_multiple()) {
+            continue;
+        }
+        let packed = quantize_to_vec(format, &w, rows, cols).unwrap();
+        let mut codes = vec![0i8; rows * cols];
+        let gamma = match unpack(format, &packed, rows, cols, &mut codes).unwrap() {
+            engine::quant::Scale::Tensor(g) => g,
+            other => panic!("{other:?}"),
+        };
+        let wd = g.upload_packed(format, &packed, rows, cols).unwrap();
+        assert_eq!(wd.scale(), gamma);
+        let mut out = g.zeros::<f32>(rows).unwrap();
+        g.gemv(&wd, &a, &mut out).unwrap();
+        let want = matmul_ref(&codes, rows, cols, gamma, &xq, &s);
+        assert_eq!(g.download(&out).unwrap(), want, "{format}");
+    }
+    assert!(g.upload_packed(Format::TQ2_0, &[0; 66], 1, 256).is_err());
 }

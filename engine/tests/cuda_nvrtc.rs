@@ -1,11 +1,13 @@
-//! Compiles every CUDA kernel source with NVRTC for sm_80 and sm_90 (PTX for
-//! compute_80 / compute_90). Needs libnvrtc (the `nvidia-cuda-nvrtc-cu12`
-//! wheel; `ci/env.sh` sets BITNET_NVRTC_DIR) but no GPU or driver.
+//! Compiles every CUDA kernel source with NVRTC for sm_80 and sm_90: PTX for
+//! compute_80 / compute_90 (what the backend loads) and machine code for
+//! sm_80 / sm_90 (NVRTC runs ptxas, catching resource errors). Needs libnvrtc
+//! (the `nvidia-cuda-nvrtc-cu12` wheel; `ci/env.sh` sets BITNET_NVRTC_DIR)
+//! but no GPU or driver.
 //!
 //! Any compile error *or warning* fails. Without libnvrtc the test prints one
 //! skip line, unless `CI=true`, where a missing NVRTC is a failure.
 
-use engine::cuda::{compile_ptx, nvrtc_version, Arch, CudaError, Module, COMPILED_IN};
+use engine::cuda::{check_sass, compile_ptx, nvrtc_version, Arch, CudaError, Module, COMPILED_IN};
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
@@ -41,6 +43,10 @@ fn every_kernel_source_compiles_cleanly_for_sm80_and_sm90() {
                     assert!(ptx.contains(&format!(".target sm_{}{}", arch.major, arch.minor)));
                 }
                 Err(e) => failures.push(e.to_string()),
+            }
+            // And through ptxas to machine code: resource errors need no GPU either.
+            if let Err(e) = check_sass(m, arch) {
+                failures.push(e.to_string());
             }
         }
     }

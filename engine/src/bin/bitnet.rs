@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use engine::cpu::SimdLevel;
+use engine::device::{self, DeviceSpec};
 use engine::gguf::{requantize, GgufFile, InspectReport};
 use engine::model::Architecture;
 use engine::quant::Format;
@@ -26,6 +27,12 @@ struct Cli {
 enum Command {
     /// Print the CPU features the kernels will use.
     Cpu,
+    /// Resolve `--device` and print the device the engine would run on.
+    Device {
+        /// auto (CUDA if usable, else CPU with one log line), cpu, cuda or cuda:N.
+        #[arg(long, default_value = "auto")]
+        device: DeviceSpec,
+    },
     /// Show a GGUF file's architecture, hyperparameters, tokenizer, tensors
     /// and validation problems (exit status 1 if there are any).
     Inspect {
@@ -97,6 +104,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let supported: Vec<_> = SimdLevel::supported().iter().map(|l| l.name()).collect();
             println!("simd: {active} (supported: {})", supported.join(", "));
             println!("vnni: {}", active.has_vnni());
+        }
+        Command::Device { device } => {
+            let d = device::select(device).map_err(|e| format!("--device {device}: {e}"))?;
+            println!("device: {d}");
         }
         Command::Inspect { file, json } => {
             let report = InspectReport::new(&GgufFile::open(&file)?);

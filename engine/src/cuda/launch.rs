@@ -8,6 +8,7 @@
 //! "invalid argument" from deep inside CUDA.
 
 use super::CudaError;
+use crate::quant::Format;
 use std::fmt;
 
 /// Threads in a warp; the kernels' shuffles and the W2 layout assume it.
@@ -133,6 +134,16 @@ pub fn single(kernel: &'static str) -> Result<LaunchShape, CudaError> {
     LaunchShape::new(kernel, (1, 1, 1), WARP, 0)
 }
 
+/// Warp items of the quantize/dequantize kernels: packed blocks (I2S, TL1)
+/// or, for TL2, its 96-weight blocks plus one item per row for the TL1 tail.
+pub fn quant_items(format: Format, rows: usize, cols: usize) -> usize {
+    let b = format.block_weights();
+    match format {
+        Format::TL2 => rows * (cols / b + usize::from(!cols.is_multiple_of(b))),
+        _ => rows * cols / b,
+    }
+}
+
 /// One warp per packed weight block, `QUANT_WARPS` warps per thread block.
 pub fn per_weight_block(kernel: &'static str, blocks: usize) -> Result<LaunchShape, CudaError> {
     LaunchShape::new(
@@ -180,6 +191,17 @@ pub fn hgemm(m: usize, n: usize) -> Result<LaunchShape, CudaError> {
         (n.div_ceil(HGEMM_BN), m.div_ceil(HGEMM_BM), 1),
         HGEMM_THREADS,
         0,
+    )
+}
+
+/// Dense f16 GEMV: one warp per output row, the vector staged as f32
+/// (`4 * k` bytes of dynamic shared memory).
+pub fn hgemv(n: usize, k: usize) -> Result<LaunchShape, CudaError> {
+    LaunchShape::new(
+        "gemv_f16",
+        (n.div_ceil(GEMV_WARPS), 1, 1),
+        GEMV_WARPS * WARP,
+        k * std::mem::size_of::<f32>(),
     )
 }
 
@@ -251,6 +273,17 @@ mod tests {
         assert_eq!(stats_partial(1).unwrap().blocks(), 1);
         assert_eq!(stats_partial(65536).unwrap().blocks(), 16);
         assert_eq!(stats_partial(1 << 30).unwrap().blocks(), STATS_MAX_BLOCKS);
+    }
+
+    #[test]
+    fn quant_items_cover_blocks_and_tl2_tails() {
+        assert_eq!(quant_items(Format::I2S, 3, 256), 6);
+        assert_eq!(quant_items(Format::TL1, 1, 128), 1);
+        assert_eq!(quant_items(Format::TL2, 2, 96 * 3), 6);
+        assert_eq!(quant_items(Format::TL2, 2, 96 * 3 + 64), 8);
+        assert_eq!(quant_items(Format::TL2, 5, 64), 5);
+        let s = per_weight_block("i2s_quantize", quant_items(Format::I2S, 1, 65536)).unwrap();
+        assert_eq!(s.blocks() * QUANT_WARPS, 512);
     }
 
     #[test]

@@ -35,15 +35,15 @@ mod stub;
 
 #[cfg(feature = "gpu")]
 pub use backend::{
-    compile_ptx, device_count, nvrtc_version, CudaBackend, GpuActs, GpuBuffer, GpuElem, GpuTernary,
-    KvCache, SYNC_ENV,
+    check_sass, compile_ptx, device_count, nvrtc_version, CudaBackend, GpuActs, GpuBuffer, GpuElem,
+    GpuTernary, KvCache, SYNC_ENV,
 };
 #[cfg(feature = "gpu")]
 pub use libs::NVRTC_DIR_ENV;
 #[cfg(not(feature = "gpu"))]
 pub use stub::{
-    compile_ptx, device_count, nvrtc_version, CudaBackend, GpuActs, GpuBuffer, GpuElem, GpuTernary,
-    KvCache, NVRTC_DIR_ENV, SYNC_ENV,
+    check_sass, compile_ptx, device_count, nvrtc_version, CudaBackend, GpuActs, GpuBuffer, GpuElem,
+    GpuTernary, KvCache, NVRTC_DIR_ENV, SYNC_ENV,
 };
 
 pub use error::CudaError;

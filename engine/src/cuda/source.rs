@@ -1,14 +1,15 @@
 //! The CUDA C sources and the `#define`s that tie them to the Rust tables.
 //!
 //! `.cu` files hold no layout numbers: block sizes, byte counts, tile sizes
-//! and enum codes are generated here from [`Format`], [`super::layout`],
+//! and enum codes are generated here from the format modules of
+//! [`crate::quant`] (`i2s`, `tl1`, `tl2`, `codes`, `tensor_scale`), [`super::layout`],
 //! [`super::launch`] and [`super::params`] and passed to NVRTC as `-D`
 //! options. A program is `common.cuh` followed by one kernel file, with
 //! `#line` markers so NVRTC's messages name the real file and line.
 
 use super::{launch, layout, params};
 use crate::quant::format::TENSOR_SCALE_BYTES;
-use crate::quant::Format;
+use crate::quant::{codes, i2s, tensor_scale, tl1, tl2};
 
 /// One `.cu` file: a separately compiled and cached NVRTC program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,7 +89,7 @@ impl Module {
             Module::ActQuant => &["act_quant"],
             Module::GemvW2a8 => &["gemv_w2a8"],
             Module::GemmW2a8 => &["gemm_w2a8"],
-            Module::GemmF16 => &["gemm_f16"],
+            Module::GemmF16 => &["gemm_f16", "gemv_f16"],
             Module::RmsNorm => &["rmsnorm"],
             Module::Rope => &["rope"],
             Module::Attention => &["attention", "kv_store"],
@@ -109,12 +110,8 @@ impl Module {
 
 /// `(name, value)` of every constant the kernels read.
 pub fn defines() -> Vec<(&'static str, String)> {
-    let i2s = Format::I2S;
-    let tl1 = Format::TL1;
-    let tl2 = Format::TL2;
-    // Bits of one ternary code in the 2-bit formats: 8 * bytes / weights.
-    let code_bits = 8 * i2s.block_bytes() / i2s.block_weights();
-    let tl2_triples = tl2.block_weights() / 3;
+    // Bits of one I2S code: the distance between neighbouring plane shifts.
+    let code_bits = (i2s::plane_shift(0) - i2s::plane_shift(1)) as usize;
     let int = |v: usize| v.to_string();
     vec![
         ("WARP", int(launch::WARP)),
@@ -134,23 +131,21 @@ pub fn defines() -> Vec<(&'static str, String)> {
         ("W2_WEIGHTS_PER_WORD", int(layout::WEIGHTS_PER_WORD)),
         ("W2_WORDS_PER_LOAD", int(layout::WORDS_PER_LOAD)),
         ("W2_SUPER_GROUPS", int(layout::SUPER_GROUPS)),
-        ("TERNARY_BIAS", "1".to_string()),
-        ("I2S_BLOCK", int(i2s.block_weights())),
-        ("I2S_BLOCK_BYTES", int(i2s.block_bytes())),
-        ("I2S_PLANE", int(i2s.block_bytes())),
+        ("TERNARY_BIAS", codes::code(0).to_string()),
+        ("I2S_BLOCK", int(i2s::BLOCK)),
+        ("I2S_BLOCK_BYTES", int(i2s::BLOCK_BYTES)),
+        ("I2S_PLANE", int(i2s::PLANE)),
         ("I2S_CODE_BITS", int(code_bits)),
-        ("TL1_BLOCK", int(tl1.block_weights())),
-        ("TL1_BLOCK_BYTES", int(tl1.block_bytes())),
-        // Largest pair index 3 * 2 + 2.
-        ("TL1_MAX_INDEX", "8".to_string()),
-        ("TL2_BLOCK", int(tl2.block_weights())),
-        ("TL2_TRIPLES", int(tl2_triples)),
-        ("TL2_MAG_BYTES", int(tl2_triples / 2)),
-        ("TL2_SIGN_BYTES", int(tl2_triples / 8)),
-        // Largest triple magnitude |9 + 3 + 1|.
-        ("TL2_MAX_MAGNITUDE", "13".to_string()),
+        ("TL1_BLOCK", int(tl1::BLOCK)),
+        ("TL1_BLOCK_BYTES", int(tl1::BLOCK_BYTES)),
+        ("TL1_MAX_INDEX", tl1::MAX_INDEX.to_string()),
+        ("TL2_BLOCK", int(tl2::BLOCK)),
+        ("TL2_TRIPLES", int(tl2::TRIPLES)),
+        ("TL2_MAG_BYTES", int(tl2::MAG_BYTES)),
+        ("TL2_SIGN_BYTES", int(tl2::SIGN_BYTES)),
+        ("TL2_MAX_MAGNITUDE", tl2::MAX_MAGNITUDE.to_string()),
         ("TENSOR_SCALE_BYTES", int(TENSOR_SCALE_BYTES)),
-        ("MIN_GAMMA", format!("{:e}f", 1e-5f32)),
+        ("MIN_GAMMA", format!("{:e}f", tensor_scale::MIN_GAMMA)),
         ("ACT_QMAX", params::ACT_QMAX.to_string()),
         ("ACT_QMIN", format!("({})", params::ACT_QMIN)),
         ("ROPE_NEOX", params::RopeStyle::Neox.code().to_string()),
@@ -255,12 +250,26 @@ mod tests {
         }
     }
 
+    /// quant.cu's `I2S_SHIFT(p)` formula against the format's own shifts.
+    #[test]
+    fn i2s_shift_formula_matches_the_format() {
+        let bits = (i2s::plane_shift(0) - i2s::plane_shift(1)) as usize;
+        for p in 0..i2s::BLOCK / i2s::PLANE {
+            assert_eq!((8 - bits) - bits * p, i2s::plane_shift(p) as usize);
+        }
+        // The format table and the modules agree on what the kernels read.
+        use crate::quant::Format;
+        assert_eq!(Format::I2S.block_weights(), i2s::BLOCK);
+        assert_eq!(Format::TL1.block_bytes(), tl1::BLOCK_BYTES);
+        assert_eq!(Format::TL2.block_bytes(), tl2::MAG_BYTES + tl2::SIGN_BYTES);
+    }
+
     #[test]
     fn options_carry_arch_and_layout_constants() {
         let o = compile_options(params::Arch::SM90);
         assert_eq!(o[0], "--gpu-architecture=compute_90");
         assert!(o.contains(&"-DI2S_BLOCK=128".to_string()));
-        assert!(o.contains(&format!("-DI2S_BLOCK_BYTES={}", Format::I2S.block_bytes())));
+        assert!(o.contains(&format!("-DI2S_BLOCK_BYTES={}", i2s::BLOCK_BYTES)));
         assert!(o.contains(&"-DI2S_CODE_BITS=2".to_string()));
         assert!(o.contains(&"-DMIN_GAMMA=1e-5f".to_string()));
         assert!(o.contains(&"-DTL2_MAG_BYTES=16".to_string()));

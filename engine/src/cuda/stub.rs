@@ -21,6 +21,10 @@ pub fn compile_ptx(_module: Module, _arch: Arch) -> Result<String, CudaError> {
     Err(CudaError::NotCompiledIn)
 }
 
+pub fn check_sass(_module: Module, _arch: Arch) -> Result<(), CudaError> {
+    Err(CudaError::NotCompiledIn)
+}
+
 pub fn nvrtc_version() -> Result<(i32, i32), CudaError> {
     Err(CudaError::NotCompiledIn)
 }
@@ -161,6 +165,15 @@ impl CudaBackend {
     ) -> Result<GpuTernary, CudaError> {
         match self.never {}
     }
+    pub fn upload_packed(
+        &self,
+        _format: Format,
+        _packed: &[u8],
+        _rows: usize,
+        _cols: usize,
+    ) -> Result<GpuTernary, CudaError> {
+        match self.never {}
+    }
     pub fn alloc_acts(&self, _tokens: usize, _cols: usize) -> Result<GpuActs, CudaError> {
         match self.never {}
     }
@@ -209,6 +222,16 @@ impl CudaBackend {
         _rows: usize,
         _cols: usize,
     ) -> Result<GpuBuffer<u8>, CudaError> {
+        match self.never {}
+    }
+    pub fn quantize_into(
+        &self,
+        _format: Format,
+        _x: &GpuBuffer<f32>,
+        _rows: usize,
+        _cols: usize,
+        _out: &mut GpuBuffer<u8>,
+    ) -> Result<(), CudaError> {
         match self.never {}
     }
     pub fn dequantize(
@@ -305,5 +328,9 @@ mod tests {
             Err(CudaError::NotCompiledIn)
         );
         assert_eq!(nvrtc_version(), Err(CudaError::NotCompiledIn));
+        assert_eq!(
+            check_sass(Module::Rope, Arch::SM90),
+            Err(CudaError::NotCompiledIn)
+        );
     }
 }

@@ -3,14 +3,16 @@
 //! Weights are repacked once, at upload, into the W2 layout
 //! ([`crate::cuda::layout`]); activations are quantized per token on the
 //! device; GEMV (one token) and GEMM (many) then accumulate exactly in
-//! integers and apply `wscale / xscale` per output:
-//! `out = (sum w * xq) * wscale / xscale`.
+//! integers and apply `wscale / xscale` per output in f64, with one rounding
+//! to f32 (the CPU kernels' epilogue, so results are bit-identical):
+//! `out = f32(sum(w * xq) * (f64(wscale) / f64(xscale)))`.
 
 use super::buffer::GpuBuffer;
 use super::{config, int_arg, CudaBackend};
 use crate::cuda::layout::{self, W2Layout};
 use crate::cuda::source::Module;
 use crate::cuda::{launch, CudaError};
+use crate::quant::{unpack, Format, Scale};
 use cudarc::driver::PushKernelArg;
 
 /// A ternary matrix (`rows x cols`, one f32 scale) in the W2 layout.
@@ -78,6 +80,32 @@ impl CudaBackend {
             words: self.upload(&words)?,
             scale,
         })
+    }
+
+    /// Uploads a packed I2S / TL1 / TL2 tensor (file layout, trailer
+    /// included): unpacked to codes with [`crate::quant::unpack`], then
+    /// repacked to W2. TQ formats (per-block scales) are rejected.
+    pub fn upload_packed(
+        &self,
+        format: Format,
+        packed: &[u8],
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuTernary, CudaError> {
+        if !format.has_tensor_scale() {
+            return Err(CudaError::shape(
+                "upload_packed",
+                format!("{format} has per-block scales; the GPU takes i2s, tl1 and tl2"),
+            ));
+        }
+        let mut codes = vec![0i8; rows * cols];
+        match unpack(format, packed, rows, cols, &mut codes)? {
+            Scale::Tensor(gamma) => self.upload_ternary(&codes, rows, cols, gamma),
+            Scale::PerBlock(_) => Err(CudaError::shape(
+                "upload_packed",
+                format!("{format} returned per-block scales"),
+            )),
+        }
     }
 
     /// Device buffers for `tokens x cols` quantized activations.
@@ -151,8 +179,8 @@ impl CudaBackend {
         Ok(())
     }
 
-    /// `out[t][r] = (sum_k w[r][k] xq[t][k]) * wscale / xscale[t]`: GEMV for
-    /// one token, GEMM otherwise.
+    /// `out[t][r] = f32(sum_k w[r][k] xq[t][k] * (wscale / xscale[t]))`: GEMV
+    /// for one token, GEMM otherwise.
     pub fn ternary_matmul(
         &self,
         w: &GpuTernary,
@@ -266,12 +294,28 @@ impl CudaBackend {
                 ),
             ));
         }
-        let shape = launch::hgemm(m, n)?;
         let (mi, ni, ki) = (
             int_arg(K, "m", m)?,
             int_arg(K, "n", n)?,
             int_arg(K, "k", k)?,
         );
+        if m == 1 {
+            // A matrix-vector product: the warp-per-row kernel.
+            const KV: &str = "gemv_f16";
+            let shape = launch::hgemv(n, k)?;
+            let f = self.function(Module::GemmF16, KV)?;
+            let mut bld = self.stream().launch_builder(&f);
+            bld.arg(&a.slice)
+                .arg(&b.slice)
+                .arg(&mut c.slice)
+                .arg(&ni)
+                .arg(&ki);
+            // SAFETY: arguments match `gemv_f16`; a holds k halves (staged
+            // into 4k bytes of shared memory), b n x k, c n (checked above).
+            let r = unsafe { bld.launch(config(shape)) };
+            return self.launched(KV, shape, r);
+        }
+        let shape = launch::hgemm(m, n)?;
         let f = self.function(Module::GemmF16, K)?;
         let mut bld = self.stream().launch_builder(&f);
         bld.arg(&a.slice)

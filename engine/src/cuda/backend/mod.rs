@@ -42,6 +42,7 @@ pub struct CudaBackend {
     arch: Arch,
     sync_each: bool,
     modules: Mutex<HashMap<Module, Arc<CudaModule>>>,
+    quant_scratch: Mutex<Option<quant::QuantScratch>>,
 }
 
 impl std::fmt::Debug for CudaBackend {
@@ -77,6 +78,11 @@ pub fn compile_ptx(module: Module, arch: Arch) -> Result<String, CudaError> {
     compile::compile_uncached(module, arch)
 }
 
+/// Compiles `module` to machine code for `arch` (ptxas through NVRTC); no device needed.
+pub fn check_sass(module: Module, arch: Arch) -> Result<(), CudaError> {
+    compile::check_sass(module, arch)
+}
+
 /// NVRTC's version `(major, minor)`, loading it if needed.
 pub fn nvrtc_version() -> Result<(i32, i32), CudaError> {
     compile::nvrtc_version()
@@ -99,6 +105,17 @@ impl CudaBackend {
             minor: attr(Attr::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)? as u32,
         };
         let name = ctx.name().map_err(driver_err("reading the device name"))?;
+        let device_arch = arch;
+        let arch =
+            compile::pick_arch(&compile::supported_archs()?, device_arch).ok_or_else(|| {
+                CudaError::Compile {
+                    file: "(all)",
+                    arch: device_arch.compute_name(),
+                    log: format!(
+                        "this NVRTC cannot target {device_arch} or any older architecture"
+                    ),
+                }
+            })?;
         let stream = ctx.default_stream();
         Ok(CudaBackend {
             ctx,
@@ -107,6 +124,7 @@ impl CudaBackend {
             arch,
             sync_each: std::env::var(SYNC_ENV).is_ok_and(|v| v == "1"),
             modules: Mutex::new(HashMap::new()),
+            quant_scratch: Mutex::new(None),
         })
     }
 
@@ -118,6 +136,8 @@ impl CudaBackend {
         &self.name
     }
 
+    /// The architecture the kernels are compiled for (the device's own, or
+    /// the newest older one NVRTC supports).
     pub fn arch(&self) -> Arch {
         self.arch
     }
@@ -145,7 +165,7 @@ impl CudaBackend {
                 ((v * s).round() as i32).clamp(super::params::ACT_QMIN, super::params::ACT_QMAX)
             })
             .sum();
-        let want = sum as f32 * 1.0 / s;
+        let want = (sum as f64 * (1.0 / s as f64)) as f32;
 
         let xd = self.upload(&x)?;
         let mut acts = self.alloc_acts(1, cols)?;

@@ -30,18 +30,41 @@ fn kernels(format: Format) -> Result<(&'static str, &'static str), CudaError> {
     }
 }
 
-/// Grid of the per-block kernels: items = packed blocks (I2S/TL1) or
-/// TL2 blocks plus one tail item per row.
-fn block_items(format: Format, rows: usize, cols: usize) -> usize {
-    let b = format.block_weights();
-    match format {
-        Format::TL2 => rows * (cols / b + usize::from(!cols.is_multiple_of(b))),
-        _ => rows * cols / b,
-    }
+/// Device scratch reused by every quantize/dequantize call (sized for the
+/// largest tensor-scale grid), so a call allocates nothing beyond its result.
+#[derive(Debug)]
+pub(crate) struct QuantScratch {
+    psum: GpuBuffer<f64>,
+    pmax: GpuBuffer<f32>,
+    pmin: GpuBuffer<f32>,
+    pbad: GpuBuffer<u64>,
+    gamma: GpuBuffer<f32>,
+    status: GpuBuffer<u64>,
 }
 
 impl CudaBackend {
-    /// Quantizes `x` (`rows x cols` f32) into a packed tensor of
+    fn with_scratch<R>(
+        &self,
+        f: impl FnOnce(&mut QuantScratch) -> Result<R, CudaError>,
+    ) -> Result<R, CudaError> {
+        let mut slot = self.quant_scratch.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            let parts = launch::STATS_MAX_BLOCKS;
+            *slot = Some(QuantScratch {
+                psum: self.zeros(parts)?,
+                pmax: self.zeros(parts)?,
+                pmin: self.zeros(parts)?,
+                pbad: self.zeros(parts)?,
+                gamma: self.zeros(1)?,
+                status: self.zeros(2)?,
+            });
+        }
+        let scratch = slot.as_mut().expect("initialised above");
+        self.upload_into(&[NO_BAD_INDEX, 0], &mut scratch.status)?;
+        f(scratch)
+    }
+
+    /// Quantizes `x` (`rows x cols` f32) into a new packed tensor of
     /// `format.packed_size(rows, cols)` bytes, trailer included.
     pub fn quantize(
         &self,
@@ -50,86 +73,103 @@ impl CudaBackend {
         rows: usize,
         cols: usize,
     ) -> Result<GpuBuffer<u8>, CudaError> {
+        let mut out = self.zeros::<u8>(format.packed_size(rows, cols)?)?;
+        self.quantize_into(format, x, rows, cols, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`CudaBackend::quantize`] into an existing buffer of exactly
+    /// `format.packed_size(rows, cols)` bytes (every byte is written).
+    pub fn quantize_into(
+        &self,
+        format: Format,
+        x: &GpuBuffer<f32>,
+        rows: usize,
+        cols: usize,
+        out: &mut GpuBuffer<u8>,
+    ) -> Result<(), CudaError> {
         let (qk, _) = kernels(format)?;
         let size = format.packed_size(rows, cols)?;
         let n = rows * cols;
-        if x.len() != n {
-            return Err(QuantError::BufferSize {
+        let bad_len = |what, expected, got| -> CudaError {
+            QuantError::BufferSize {
                 format: format.name(),
-                what: "f32 input",
-                expected: n,
-                got: x.len(),
+                what,
+                expected,
+                got,
             }
-            .into());
+            .into()
+        };
+        if x.len() != n {
+            return Err(bad_len("f32 input", n, x.len()));
+        }
+        if out.len() != size {
+            return Err(bad_len("packed output", size, out.len()));
         }
         let n_i64 = n as i64;
-        let mut out = self.zeros::<u8>(size)?;
-        let mut gamma = self.zeros::<f32>(1)?;
-        let mut status = self.upload(&[NO_BAD_INDEX, 0])?;
-
         let shape = launch::stats_partial(n)?;
         let parts = shape.blocks();
-        let mut psum = self.zeros::<f64>(parts)?;
-        let mut pmax = self.zeros::<f32>(parts)?;
-        let mut pmin = self.zeros::<f32>(parts)?;
-        let mut pbad = self.zeros::<u64>(parts)?;
         let (mut head, mut trailer) = out.slice.split_at_mut(size - TENSOR_SCALE_BYTES);
-        {
-            let f = self.function(Module::Quant, "abs_stats_partial")?;
-            let mut b = self.stream().launch_builder(&f);
-            b.arg(&x.slice)
-                .arg(&n_i64)
-                .arg(&mut psum.slice)
-                .arg(&mut pmax.slice)
-                .arg(&mut pmin.slice)
-                .arg(&mut pbad.slice);
-            // SAFETY: arguments match `abs_stats_partial`; `x` holds n floats
-            // and each partial buffer one entry per block of `shape`.
-            let r = unsafe { b.launch(config(shape)) };
-            self.launched("abs_stats_partial", shape, r)?;
-        }
-        {
-            let one = launch::single("abs_stats_final")?;
-            let parts_i = int_arg("abs_stats_final", "parts", parts)?;
-            let f = self.function(Module::Quant, "abs_stats_final")?;
-            let mut b = self.stream().launch_builder(&f);
-            b.arg(&psum.slice)
-                .arg(&pmax.slice)
-                .arg(&pmin.slice)
-                .arg(&pbad.slice)
-                .arg(&parts_i)
-                .arg(&n_i64)
-                .arg(&mut gamma.slice)
-                .arg(&mut trailer)
-                .arg(&mut status.slice);
-            // SAFETY: arguments match `abs_stats_final`; the partial buffers
-            // hold `parts` entries, gamma one float, the trailer view starts
-            // 4-byte aligned with TENSOR_SCALE_BYTES bytes, status two words.
-            let r = unsafe { b.launch(config(one)) };
-            self.launched("abs_stats_final", one, r)?;
-        }
-        {
-            let items = block_items(format, rows, cols);
-            let shape = launch::per_weight_block(qk, items)?;
-            let f = self.function(Module::Quant, qk)?;
-            let mut b = self.stream().launch_builder(&f);
-            let (rows_i, cols_i) = (int_arg(qk, "rows", rows)?, int_arg(qk, "cols", cols)?);
-            let blocks = items as i64;
-            b.arg(&x.slice).arg(&mut head).arg(&gamma.slice);
-            if format == Format::TL2 {
-                b.arg(&rows_i).arg(&cols_i);
-            } else {
-                b.arg(&blocks);
+        let bad = self.with_scratch(|s| {
+            {
+                let f = self.function(Module::Quant, "abs_stats_partial")?;
+                let mut b = self.stream().launch_builder(&f);
+                b.arg(&x.slice)
+                    .arg(&n_i64)
+                    .arg(&mut s.psum.slice)
+                    .arg(&mut s.pmax.slice)
+                    .arg(&mut s.pmin.slice)
+                    .arg(&mut s.pbad.slice);
+                // SAFETY: arguments match `abs_stats_partial`; `x` holds n
+                // floats and each partial buffer STATS_MAX_BLOCKS >= blocks
+                // of `shape` entries.
+                let r = unsafe { b.launch(config(shape)) };
+                self.launched("abs_stats_partial", shape, r)?;
             }
-            // SAFETY: arguments match `<fmt>_quantize`; `head` is exactly the
-            // packed body (rows x row_bytes), `x` holds rows x cols floats and
-            // the grid has one warp per item of `block_items`.
-            let r = unsafe { b.launch(config(shape)) };
-            self.launched(qk, shape, r)?;
-        }
-        let st = self.download(&status)?;
-        if (st[0] as usize) < n {
-            let i = st[0] as usize;
+            {
+                let one = launch::single("abs_stats_final")?;
+                let parts_i = int_arg("abs_stats_final", "parts", parts)?;
+                let f = self.function(Module::Quant, "abs_stats_final")?;
+                let mut b = self.stream().launch_builder(&f);
+                b.arg(&s.psum.slice)
+                    .arg(&s.pmax.slice)
+                    .arg(&s.pmin.slice)
+                    .arg(&s.pbad.slice)
+                    .arg(&parts_i)
+                    .arg(&n_i64)
+                    .arg(&mut s.gamma.slice)
+                    .arg(&mut trailer)
+                    .arg(&mut s.status.slice);
+                // SAFETY: arguments match `abs_stats_final`; the partial
+                // buffers hold at least `parts` entries, gamma one float, the
+                // trailer view starts 4-byte aligned with TENSOR_SCALE_BYTES
+                // bytes, status two words.
+                let r = unsafe { b.launch(config(one)) };
+                self.launched("abs_stats_final", one, r)?;
+            }
+            {
+                let items = launch::quant_items(format, rows, cols);
+                let shape = launch::per_weight_block(qk, items)?;
+                let f = self.function(Module::Quant, qk)?;
+                let mut b = self.stream().launch_builder(&f);
+                let (rows_i, cols_i) = (int_arg(qk, "rows", rows)?, int_arg(qk, "cols", cols)?);
+                let blocks = items as i64;
+                b.arg(&x.slice).arg(&mut head).arg(&s.gamma.slice);
+                if format == Format::TL2 {
+                    b.arg(&rows_i).arg(&cols_i);
+                } else {
+                    b.arg(&blocks);
+                }
+                // SAFETY: arguments match `<fmt>_quantize`; `head` is exactly
+                // the packed body (rows x row_bytes), `x` holds rows x cols
+                // floats and the grid has one warp per item of `quant_items`.
+                let r = unsafe { b.launch(config(shape)) };
+                self.launched(qk, shape, r)?;
+            }
+            Ok(self.download(&s.status)?[0])
+        })?;
+        if (bad as usize) < n {
+            let i = bad as usize;
             let v = self.download_one(x, i)?;
             return Err(QuantError::NonFinite {
                 format: format.name(),
@@ -138,7 +178,7 @@ impl CudaBackend {
             }
             .into());
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Dequantizes a packed tensor into `out` (`rows x cols` f32).
@@ -167,36 +207,44 @@ impl CudaBackend {
         if out.len() != rows * cols {
             return Err(bad_len("f32 output", rows * cols, out.len()));
         }
-        let mut status = self.upload(&[NO_BAD_INDEX, 0])?;
-        let items = block_items(format, rows, cols);
+        let items = launch::quant_items(format, rows, cols);
         let shape = launch::per_weight_block(dk, items)?;
         let (rows_i, cols_i) = (int_arg(dk, "rows", rows)?, int_arg(dk, "cols", cols)?);
         let blocks = items as i64;
-        let f = self.function(Module::Quant, dk)?;
-        let mut b = self.stream().launch_builder(&f);
-        b.arg(&packed.slice).arg(&mut out.slice);
-        if format == Format::TL2 {
-            b.arg(&rows_i).arg(&cols_i);
-        } else {
-            b.arg(&blocks);
-        }
-        b.arg(&mut status.slice);
-        // SAFETY: arguments match `<fmt>_dequantize`; `packed` is exactly
-        // packed_size bytes (gamma read from its trailer), `out` rows x cols.
-        let r = unsafe { b.launch(config(shape)) };
-        self.launched(dk, shape, r)?;
-        let st = self.download(&status)?;
+        let st = self.with_scratch(|s| {
+            let f = self.function(Module::Quant, dk)?;
+            let mut b = self.stream().launch_builder(&f);
+            b.arg(&packed.slice).arg(&mut out.slice);
+            if format == Format::TL2 {
+                b.arg(&rows_i).arg(&cols_i);
+            } else {
+                b.arg(&blocks);
+            }
+            b.arg(&mut s.status.slice);
+            // SAFETY: arguments match `<fmt>_dequantize`; `packed` is exactly
+            // packed_size bytes (gamma read from its trailer), `out` rows x cols.
+            let r = unsafe { b.launch(config(shape)) };
+            self.launched(dk, shape, r)?;
+            self.download(&s.status)
+        })?;
         if st[1] != 0 {
+            let at = size - TENSOR_SCALE_BYTES;
+            let b = self
+                .stream()
+                .memcpy_dtov(&packed.slice.slice(at..at + 4))
+                .map_err(super::driver_err("reading a non-finite tensor scale"))?;
+            self.synchronize()?;
+            let gamma = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
             return Err(QuantError::Corrupt {
                 format: format.name(),
-                reason: "tensor scale is not finite".into(),
+                reason: format!("tensor scale is {gamma}"),
             }
             .into());
         }
         if st[0] != NO_BAD_INDEX {
             return Err(QuantError::Corrupt {
                 format: format.name(),
-                reason: format!("invalid code at weight {}", st[0]),
+                reason: format!("invalid code for the weight at index {}", st[0]),
             }
             .into());
         }
@@ -218,11 +266,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn items_cover_blocks_and_tl2_tails() {
-        assert_eq!(block_items(Format::I2S, 3, 256), 6);
-        assert_eq!(block_items(Format::TL1, 1, 128), 1);
-        assert_eq!(block_items(Format::TL2, 2, 96 * 3), 6);
-        assert_eq!(block_items(Format::TL2, 2, 96 * 3 + 64), 8);
+    fn per_block_scale_formats_are_rejected() {
         assert!(kernels(Format::TQ2_0).is_err());
+        assert!(kernels(Format::TQ1_0).is_err());
+        assert!(kernels(Format::TL2).is_ok());
     }
 }

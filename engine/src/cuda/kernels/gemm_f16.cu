@@ -64,3 +64,38 @@ gemm_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict
         }
     }
 }
+
+// Dense f16 GEMV (m = 1), the reference for the ternary GEMV: one warp per
+// row of b, the f16 vector a staged as f32 in shared memory, 16-byte loads
+// of 8 halves per lane when rows are 16-byte aligned (k % 8 == 0), a
+// coalesced scalar walk otherwise, and a shuffle reduction.
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * WARP)
+gemv_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict__ c,
+         int n_total, int k_total) {
+    extern __shared__ float xs[];
+    for (int i = threadIdx.x; i < k_total; i += GEMV_WARPS * WARP) xs[i] = f16_to_f32(a[i]);
+    __syncthreads();
+    const int lane = threadIdx.x % WARP;
+    const int n = blockIdx.x * GEMV_WARPS + threadIdx.x / WARP;
+    if (n >= n_total) return;
+    const u16* row = b + (size_t)n * k_total;
+    float acc = 0.0f;
+    int done = 0;
+    if (k_total % 8 == 0) {
+        const uint4* row8 = (const uint4*)row;
+        for (int i = lane; i < k_total / 8; i += WARP) {
+            const uint4 q = __ldg(&row8[i]);
+            const u32 words[4] = {q.x, q.y, q.z, q.w};
+            const float* x = xs + 8 * i;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                acc = fmaf(f16_to_f32((u16)(words[j] & 0xffffu)), x[2 * j], acc);
+                acc = fmaf(f16_to_f32((u16)(words[j] >> 16)), x[2 * j + 1], acc);
+            }
+        }
+        done = k_total;
+    }
+    for (int i = done + lane; i < k_total; i += WARP) acc = fmaf(f16_to_f32(row[i]), xs[i], acc);
+    acc = warp_sum_f32(acc);
+    if (lane == 0) c[n] = acc;
+}

@@ -1,4 +1,5 @@
-// W2A8 GEMM for prefill: out[m][n] = (sum_k w[n][k] * xq[m][k]) * wscale / xscale[m].
+// W2A8 GEMM for prefill: out[m][n] = (sum_k w[n][k] * xq[m][k]) * wscale / xscale[m]
+// (scaled as in gemv_w2a8: f32(dot * f64(wscale) / f64(xscale))).
 //
 // Same W2 weights as gemv_w2a8. A block computes GEMM_BM tokens x GEMM_BN
 // rows; each stage stages GEMM_BK weights of K: the int8 activations as int4
@@ -89,11 +90,11 @@ gemm_w2a8(const u32* __restrict__ w, const i8* __restrict__ xq,
         const int m = m0 + ty + 16 * i;
         if (m >= tokens) continue;
         const int sum = xsum[m];
-        const float xs = xscale[m];
+        const double factor = (double)wscale / (double)xscale[m];
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
             const int n = n0 + tx + 16 * j;
-            if (n < rows) out[(size_t)m * rows + n] = (float)(acc[i][j] - sum) * wscale / xs;
+            if (n < rows) out[(size_t)m * rows + n] = (float)((double)(acc[i][j] - sum) * factor);
         }
     }
 }

@@ -1,4 +1,6 @@
-// W2A8 GEMV for decode: out[r] = (sum_k w[r][k] * xq[k]) * wscale / xscale.
+// W2A8 GEMV for decode: out[r] = (sum_k w[r][k] * xq[k]) * wscale / xscale,
+// the scale applied as f32(dot * f64(wscale) / f64(xscale)): one rounding,
+// bit-identical to the CPU kernels' epilogue.
 //
 // Weights are in the W2 layout (src/cuda/layout.rs): 16 ternary weights per
 // u32 as codes w + 1 with bitnet.cpp's interleave, so (word >> 2j) & 0x03030303
@@ -35,6 +37,7 @@ gemv_w2a8(const u32* __restrict__ w, const i8* __restrict__ xq,
     const uint4* wrow4 = (const uint4*)wrow;
 
     int acc = 0;
+#pragma unroll 4
     for (int c = 0; c < full_supers; ++c) {
         const uint4 q = __ldg(&wrow4[c * WARP + lane]);
         const int4* a = act + c * W2_SUPER_GROUPS + lane;
@@ -48,6 +51,7 @@ gemv_w2a8(const u32* __restrict__ w, const i8* __restrict__ xq,
     }
     acc = warp_sum_i32(acc);
     if (lane == 0) {
-        out[row] = (float)(acc - xsum[0]) * wscale / xscale[0];
+        const double factor = (double)wscale / (double)xscale[0];
+        out[row] = (float)((double)(acc - xsum[0]) * factor);
     }
 }

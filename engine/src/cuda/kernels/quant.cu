@@ -5,7 +5,8 @@
 //   1. abs_stats_partial: per-block f64 sum of |w|, max |w|, smallest
 //      non-zero |w| and first non-finite index (shuffle reductions);
 //   2. abs_stats_final: one thread folds the partials in a fixed order and
-//      writes gamma (for step 3 and into the tensor's trailer) (the CPU rule: the common
+//      writes gamma (for step 3, and as the tensor's whole trailer: gamma,
+//      then zero padding) (the CPU rule: the common
 //      magnitude of an already-ternary tensor, else max(absmean, MIN_GAMMA));
 //   3. <fmt>_quantize: one warp per packed block reads gamma from the trailer
 //      and ternarizes against half = gamma / 2 (w >= half -> +1,
@@ -93,7 +94,8 @@ extern "C" __global__ void abs_stats_final(const double* __restrict__ psum,
         g = fmaxf((float)(sum / (double)n), MIN_GAMMA);
     }
     *gamma = g;
-    *trailer = g;
+    trailer[0] = g;
+    for (int i = 1; i < TENSOR_SCALE_BYTES / 4; ++i) trailer[i] = 0.0f;  // zero padding
 }
 
 static __device__ __forceinline__ int ternarize(float w, float half) {
