@@ -305,9 +305,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     if opts.suites.is_empty() {
                         opts.suites = baseline_suites(&baseline);
                     }
-                    let out = workspace::target_dir(&root).join("perf-gate").join("results.json");
+                    let out = workspace::target_dir(&root)
+                        .join("perf-gate")
+                        .join("results.json");
                     let results = run_and_save(&root, &opts, &out)?;
-                    (results, format!("measured now (saved to `{}`)", out.display()))
+                    (
+                        results,
+                        format!("measured now (saved to `{}`)", out.display()),
+                    )
                 }
             };
             let decision = gate(
@@ -336,7 +341,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
             save_results(&ab_dir.join("head.json"), &head)?;
             let head_label = match &a.head {
                 Some(h) => format!("head `{h}` ({} interleaved rounds)", a.rounds),
-                None => format!("base `{}` again (A/A, {} interleaved rounds)", a.base, a.rounds),
+                None => format!(
+                    "base `{}` again (A/A, {} interleaved rounds)",
+                    a.base, a.rounds
+                ),
             };
             let decision = gate(
                 &root,
@@ -403,7 +411,10 @@ fn gate(
     };
     let defaults = Settings::default();
     let settings = Settings {
-        alpha: args.alpha.or(config.defaults.alpha).unwrap_or(defaults.alpha),
+        alpha: args
+            .alpha
+            .or(config.defaults.alpha)
+            .unwrap_or(defaults.alpha),
         threshold_pct: args
             .threshold
             .or(config.defaults.threshold)

@@ -32,10 +32,7 @@ pub fn bench_binaries(
     let inv = Invocation {
         program: "cargo".into(),
         args,
-        env: vec![(
-            "CARGO_TARGET_DIR".to_string(),
-            target.display().to_string(),
-        )],
+        env: vec![("CARGO_TARGET_DIR".to_string(), target.display().to_string())],
         cwd: dir.to_path_buf(),
     };
     let mut found = Vec::new();
@@ -79,7 +76,10 @@ fn executable(line: &str) -> Option<(String, PathBuf)> {
         return None;
     }
     let exe = msg.get("executable")?.as_str()?;
-    Some((target.get("name")?.as_str()?.to_string(), PathBuf::from(exe)))
+    Some((
+        target.get("name")?.as_str()?.to_string(),
+        PathBuf::from(exe),
+    ))
 }
 
 #[cfg(test)]

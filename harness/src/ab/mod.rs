@@ -109,7 +109,11 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
         records: BTreeMap::new(),
     });
     for side in &mut sides {
-        eprintln!("perf-gate: building {} in {}", side.label, side.dir.display());
+        eprintln!(
+            "perf-gate: building {} in {}",
+            side.label,
+            side.dir.display()
+        );
         for &e in &runnable {
             let (cmd, bins) = build::bench_binaries(&side.dir, &target, e, &suite_names)?;
             side.commands.push(cmd);

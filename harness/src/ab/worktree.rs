@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 /// Full commit id of `rev` (any git revision syntax).
 pub fn resolve(root: &Path, rev: &str) -> Result<String> {
     let repo = git2::Repository::discover(root)?;
-    let obj = repo
-        .revparse_single(rev)
-        .map_err(|e| GateError::Usage(format!("cannot resolve revision '{rev}': {}", e.message())))?;
+    let obj = repo.revparse_single(rev).map_err(|e| {
+        GateError::Usage(format!("cannot resolve revision '{rev}': {}", e.message()))
+    })?;
     let commit = obj
         .peel_to_commit()
         .map_err(|e| GateError::Usage(format!("'{rev}' is not a commit: {}", e.message())))?;
@@ -50,6 +50,9 @@ pub fn checkout(root: &Path, commit: &str, under: &Path) -> Result<PathBuf> {
         env: Vec::new(),
         cwd: root.to_path_buf(),
     };
-    inv.run(&under.join(format!("worktree-{}.log", &commit[..12.min(commit.len())])), |_| {})?;
+    inv.run(
+        &under.join(format!("worktree-{}.log", &commit[..12.min(commit.len())])),
+        |_| {},
+    )?;
     Ok(dir)
 }

@@ -39,7 +39,11 @@ pub fn evidence(c: &Comparison) -> String {
             format!(
                 "reason: {} significant slowdown{} beyond threshold, worst {}",
                 c.regressions().count(),
-                if c.regressions().count() == 1 { "" } else { "s" },
+                if c.regressions().count() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 describe(worst)
             )
         }

@@ -266,6 +266,9 @@ fn environment(w: &mut String, r: &ReportInput<'_>) {
         None => "not a git checkout".into(),
     };
     let crates = |f: &Fingerprint| {
+        if f.crate_versions.is_empty() {
+            return "unknown (no Cargo.lock)".to_string();
+        }
         f.crate_versions
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
@@ -304,13 +307,21 @@ fn environment(w: &mut String, r: &ReportInput<'_>) {
 }
 
 fn commands(w: &mut String, r: &ReportInput<'_>) {
-    let _ = writeln!(w, "## Commands executed\n\nThis report:\n\n```sh\n{}\n```\n", r.invocation);
+    let _ = writeln!(
+        w,
+        "## Commands executed\n\nThis report:\n\n```sh\n{}\n```\n",
+        r.invocation
+    );
     for (label, file) in [("Current", r.current), ("Baseline", r.baseline)] {
         let _ = writeln!(
             w,
             "{label} measurement ({}, criterion arguments `{}`):\n\n```sh",
             file.settings.source,
-            file.settings.criterion_args.join(" ")
+            if file.settings.criterion_args.is_empty() {
+                "none".to_string()
+            } else {
+                file.settings.criterion_args.join(" ")
+            }
         );
         if file.commands.is_empty() {
             let _ = writeln!(w, "# no commands recorded");

@@ -47,7 +47,9 @@ pub fn evaluate(
         name: "No significant slowdown beyond threshold".into(),
         target: format!(
             "0 benchmarks with {}-corrected p < {} and delta > threshold (default {}%)",
-            comparison.settings.correction, comparison.settings.alpha, comparison.settings.threshold_pct
+            comparison.settings.correction,
+            comparison.settings.alpha,
+            comparison.settings.threshold_pct
         ),
         measured: format!(
             "{regressions} of {} compared benchmarks",
@@ -149,7 +151,11 @@ pub fn evaluate(
             name: spec.name.clone(),
             target,
             measured: measured.join("; "),
-            status: if ok { SloStatus::Met } else { SloStatus::Missed },
+            status: if ok {
+                SloStatus::Met
+            } else {
+                SloStatus::Missed
+            },
         });
     }
     out

@@ -93,7 +93,10 @@ fn cuda_device() -> Result<(), String> {
         ]
         .map(String::from),
     );
-    if dirs.iter().any(|d| Path::new(d).join("libcuda.so.1").exists()) {
+    if dirs
+        .iter()
+        .any(|d| Path::new(d).join("libcuda.so.1").exists())
+    {
         Ok(())
     } else {
         Err(format!(

@@ -33,8 +33,15 @@ pub fn criterion_args(quick: bool, sample_size: Option<usize>) -> Vec<String> {
     let mut args: Vec<String> = vec!["--noplot".into()];
     if quick {
         args.extend(
-            ["--warm-up-time", "0.5", "--measurement-time", "1", "--nresamples", "1000"]
-                .map(String::from),
+            [
+                "--warm-up-time",
+                "0.5",
+                "--measurement-time",
+                "1",
+                "--nresamples",
+                "1000",
+            ]
+            .map(String::from),
         );
     }
     let n = sample_size.or(if quick { Some(30) } else { None });
