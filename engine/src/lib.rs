@@ -6,9 +6,14 @@
 //! [`quant`]; kernels and CUDA code read its constants.
 
 pub mod cpu;
+pub mod cuda;
+pub mod device;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
+pub mod model;
 pub mod quant;
+pub mod synth;
+pub mod tokenizer;
 
 pub use error::{Error, Result};

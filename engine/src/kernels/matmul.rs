@@ -1,0 +1,272 @@
+//! GEMV and GEMM entry points: shape checks, row partitioning across
+//! threads, and the epilogue that turns exact integer sums into f32.
+//!
+//! The epilogue is the same scalar code for every SIMD level and thread
+//! count, and the integer sums are exact, so results are bit-identical
+//! everywhere:
+//!
+//! ```text
+//! dot    = raw - sum(xq)    (MAD layout: raw = sum((code + 1) * xq), i32)
+//! dot    = sum(table[g][index])   (lookup-table layout, exact i32)
+//! tensor scale:  y = f32( f64(dot) * (f64(gamma) / f64(s)) )
+//! block scales:  y = f32( sum_b f64(d_b) * f64(dot_b) / f64(s) )   (blocks in order)
+//! ```
+//!
+//! The f64 products are exact (|dot| < 2^31, scales are f32) and the f64
+//! block sum loses nothing that matters, so `y` is within one f32 rounding
+//! of the exact dequantized product.
+
+use super::aligned::Aligned;
+use super::lut::{self, Lut};
+use super::mad::{self, Block, Sums};
+use super::matrix::Layout;
+use super::parallel::for_row_ranges;
+use super::{KernelError, Parallelism, QuantizedActivations, TernaryMatrix};
+use crate::cpu::SimdLevel;
+use crate::quant::Scale;
+use std::cell::RefCell;
+
+/// Rows per kernel call in GEMM: the block's packed rows stay in L1 while
+/// every token streams past them.
+const GEMM_BLOCK_ROWS: usize = 16;
+
+/// `out[r] = (W x)[r]` for one token, at the active SIMD level.
+pub fn gemv(
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    out: &mut [f32],
+    par: Parallelism,
+) -> Result<(), KernelError> {
+    gemv_with(SimdLevel::active(), w, x, out, par)
+}
+
+/// [`gemv`] at an explicit SIMD level (tests compare levels in one process).
+pub fn gemv_with(
+    level: SimdLevel,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    out: &mut [f32],
+    par: Parallelism,
+) -> Result<(), KernelError> {
+    if x.tokens() != 1 {
+        return Err(KernelError::shape(
+            "gemv",
+            format!(
+                "gemv takes one token, got {} (use gemm for several)",
+                x.tokens()
+            ),
+        ));
+    }
+    matmul("gemv", level, w, x, out, par)
+}
+
+/// `out[t * rows + r] = (W x_t)[r]` for every token `t` (token-major
+/// output), at the active SIMD level.
+pub fn gemm(
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    out: &mut [f32],
+    par: Parallelism,
+) -> Result<(), KernelError> {
+    gemm_with(SimdLevel::active(), w, x, out, par)
+}
+
+/// [`gemm`] at an explicit SIMD level.
+pub fn gemm_with(
+    level: SimdLevel,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    out: &mut [f32],
+    par: Parallelism,
+) -> Result<(), KernelError> {
+    matmul("gemm", level, w, x, out, par)
+}
+
+/// Output pointer shared by the threads of one call; each writes only the
+/// rows of its own range.
+struct SharedOut(*mut f32);
+// SAFETY: threads write disjoint elements (distinct row ranges) and the
+// owning `&mut [f32]` outlives the parallel section.
+unsafe impl Sync for SharedOut {}
+
+fn matmul(
+    kernel: &'static str,
+    level: SimdLevel,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    out: &mut [f32],
+    par: Parallelism,
+) -> Result<(), KernelError> {
+    if !level.is_supported() {
+        return Err(KernelError::UnsupportedLevel { kernel, level });
+    }
+    if x.k() != w.cols() {
+        return Err(KernelError::shape(
+            kernel,
+            format!(
+                "activations have {} values per token, the {} x {} matrix needs {}",
+                x.k(),
+                w.rows(),
+                w.cols(),
+                w.cols()
+            ),
+        ));
+    }
+    let (rows, tokens) = (w.rows(), x.tokens());
+    if out.len() != tokens * rows {
+        return Err(KernelError::shape(
+            kernel,
+            format!(
+                "output has {} values, expected tokens x rows = {tokens} x {rows}",
+                out.len()
+            ),
+        ));
+    }
+    let macs = rows * w.cols() * tokens;
+    let parts_per_thread = if macs >= 1 << 24 { 4 } else { 1 };
+    let shared = SharedOut(out.as_mut_ptr());
+    match w.layout() {
+        Layout::Mad { chunks } => {
+            let sums = match w.scale() {
+                Scale::Tensor(_) => Sums::Total,
+                Scale::PerBlock(_) => Sums::PerChunk,
+            };
+            for_row_ranges(par, rows, 4, parts_per_thread, |r0, r1| {
+                let step = if tokens == 1 {
+                    r1 - r0
+                } else {
+                    GEMM_BLOCK_ROWS
+                };
+                let mut b0 = r0;
+                while b0 < r1 {
+                    let b1 = (b0 + step).min(r1);
+                    mad_block(level, sums, chunks, w, x, b0, b1, &shared);
+                    b0 = b1;
+                }
+            })
+        }
+        Layout::Lut { lut, groups } => TABLES.with(|tables| {
+            let mut tables = tables.borrow_mut();
+            let tb = groups * lut::TABLE_BYTES;
+            tables.resize_zeroed(tokens * tb);
+            for (t, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
+                lut::build_tables(level, lut, x.token(t), groups, dst);
+            }
+            let tables = tables.as_slice();
+            for_row_ranges(par, rows, lut::TILE_ROWS, parts_per_thread, |r0, r1| {
+                lut_block(level, lut, groups, w, x, tables, r0, r1, &shared)
+            })
+        }),
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+    static TABLES: RefCell<Aligned<u8>> = RefCell::new(Aligned::zeroed(0));
+}
+
+/// Writes `y = f32(dot * gamma / s)` for rows `r0..r0 + dots.len()` of token `t`.
+fn store_tensor_scaled(
+    gamma: f32,
+    x: &QuantizedActivations,
+    t: usize,
+    rows: usize,
+    r0: usize,
+    dots: impl Iterator<Item = i32>,
+    out: &SharedOut,
+) {
+    let factor = gamma as f64 / x.scales()[t] as f64;
+    let base = t * rows + r0;
+    for (i, d) in dots.enumerate() {
+        let y = (d as f64 * factor) as f32;
+        // SAFETY: rows r0.. belong to this thread's range, and
+        // base + i < tokens * rows = out.len() (the caller passes at most
+        // the rows of its range).
+        unsafe { *out.0.add(base + i) = y };
+    }
+}
+
+/// Lookup-table matrices: whole 64-row tiles covering `r0..r1`, token by
+/// token, then the epilogue for the rows that exist.
+#[allow(clippy::too_many_arguments)]
+fn lut_block(
+    level: SimdLevel,
+    lut: Lut,
+    groups: usize,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    tables: &[u8],
+    r0: usize,
+    r1: usize,
+    out: &SharedOut,
+) {
+    let (t0, t1) = (r0 / lut::TILE_ROWS, r1.div_ceil(lut::TILE_ROWS));
+    let Scale::Tensor(gamma) = *w.scale() else {
+        unreachable!("lookup-table formats have a tensor scale")
+    };
+    let tb = groups * lut::TABLE_BYTES;
+    SCRATCH.with(|s| {
+        let mut dots = s.borrow_mut();
+        dots.clear();
+        dots.resize((t1 - t0) * lut::TILE_ROWS, 0);
+        for t in 0..x.tokens() {
+            let table = &tables[t * tb..(t + 1) * tb];
+            lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);
+            let valid = dots[..r1 - r0].iter().copied();
+            store_tensor_scaled(gamma, x, t, w.rows(), r0, valid, out);
+        }
+    });
+}
+
+/// Multiply-add matrices: raw sums for rows `r0..r1` and every token, then
+/// the epilogue.
+#[allow(clippy::too_many_arguments)]
+fn mad_block(
+    level: SimdLevel,
+    sums: Sums,
+    chunks: usize,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    r0: usize,
+    r1: usize,
+    out: &SharedOut,
+) {
+    let block = Block {
+        w: w.row_data(r0, r1),
+        rows: r1 - r0,
+        x: x.values(),
+        tokens: x.tokens(),
+        chunks,
+    };
+    SCRATCH.with(|s| {
+        let mut raw = s.borrow_mut();
+        raw.clear();
+        raw.resize(block.out_len(sums), 0);
+        mad::raw_sums(level, sums, &block, &mut raw);
+        let (rows, n) = (w.rows(), r1 - r0);
+        for t in 0..x.tokens() {
+            match w.scale() {
+                Scale::Tensor(gamma) => {
+                    let xsum = x.sums()[t];
+                    let dots = raw[t * n..(t + 1) * n].iter().map(|&r| r - xsum);
+                    store_tensor_scaled(*gamma, x, t, rows, r0, dots, out);
+                }
+                Scale::PerBlock(d) => {
+                    let inv_s = 1.0 / x.scales()[t] as f64;
+                    let xcs = x.token_chunk_sums(t);
+                    for i in 0..n {
+                        let raw_row = &raw[(t * n + i) * chunks..(t * n + i + 1) * chunks];
+                        let d_row = &d[(r0 + i) * chunks..(r0 + i + 1) * chunks];
+                        let acc = raw_row
+                            .iter()
+                            .zip(xcs)
+                            .zip(d_row)
+                            .fold(0.0f64, |a, ((&r, &xs), &d)| a + d as f64 * (r - xs) as f64);
+                        // SAFETY: as in store_tensor_scaled.
+                        unsafe { *out.0.add(t * rows + r0 + i) = (acc * inv_s) as f32 };
+                    }
+                }
+            }
+        }
+    });
+}
