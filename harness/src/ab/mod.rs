@@ -62,11 +62,8 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
         None => None,
     };
 
-    let suite_names = if opts.run.suites.is_empty() {
-        suites::discover(&base_dir)?
-    } else {
-        opts.run.suites.clone()
-    };
+    let selected = suites::select(&suites::discover(&base_dir)?, &opts.run.suites)?;
+    let suite_names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
     let entries: Vec<MatrixEntry> = if opts.run.matrix.is_empty() {
         MatrixEntry::ALL.to_vec()
     } else {
@@ -115,7 +112,15 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
             side.dir.display()
         );
         for &e in &runnable {
-            let (cmd, bins) = build::bench_binaries(&side.dir, &target, e, &suite_names)?;
+            let names: Vec<String> = selected
+                .iter()
+                .filter(|s| e.runs(s))
+                .map(|s| s.name.clone())
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let (cmd, bins) = build::bench_binaries(&side.dir, &target, e, &names)?;
             side.commands.push(cmd);
             for (suite, exe) in bins {
                 side.binaries.insert((e, suite), exe);

@@ -96,7 +96,7 @@ fn summary(w: &mut String, r: &ReportInput<'_>) {
 
 fn row(b: &BenchComparison) -> String {
     format!(
-        "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| `{}` | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} |",
         b.key.id,
         b.size.as_deref().unwrap_or("-"),
         format::time(b.current.mean_ns),
@@ -105,7 +105,7 @@ fn row(b: &BenchComparison) -> String {
         format::pct(b.delta_pct),
         format::ci(b.ci_pct),
         format::p(b.p_adjusted),
-        format!("{:.1}%", b.mde_pct),
+        b.mde_pct,
         b.class
     )
 }

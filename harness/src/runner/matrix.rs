@@ -1,16 +1,20 @@
 //! The feature matrix: which builds and SIMD levels a run covers.
 //!
 //! ```text
-//! entry        cargo features   environment          runs when
-//! cpu-scalar   -                BITNET_SIMD=scalar   always
-//! cpu-avx2     -                BITNET_SIMD=avx2     CPU has AVX2+FMA+F16C
-//! cpu-avx512   -                BITNET_SIMD=avx512   CPU has AVX-512 F/BW/VL/DQ
-//! gpu          gpu              -                    a CUDA device is visible
+//! entry        cargo features   environment          runs when                    suites
+//! cpu-scalar   -                BITNET_SIMD=scalar   always                       without required-features
+//! cpu-avx2     -                BITNET_SIMD=avx2     CPU has AVX2+FMA+F16C        without required-features
+//! cpu-avx512   -                BITNET_SIMD=avx512   CPU has AVX-512 F/BW/VL/DQ   without required-features
+//! gpu          gpu              -                    a CUDA device is visible     requiring `gpu`
 //! ```
+//!
+//! The gpu entry runs only the suites that need the feature: the CPU suites
+//! built with it would measure the same CPU code again.
 //!
 //! CPU support is decided by the engine's own [`SimdLevel`], so the harness
 //! and the kernels can never disagree on what "avx512" means.
 
+use super::suites::Suite;
 use engine::cpu::{SimdLevel, SIMD_ENV};
 use std::fmt;
 use std::path::Path;
@@ -50,6 +54,14 @@ impl MatrixEntry {
         match self {
             MatrixEntry::Cpu(level) => vec![(SIMD_ENV.to_string(), level.name().to_string())],
             MatrixEntry::Gpu => Vec::new(),
+        }
+    }
+
+    /// Whether this entry runs `suite` (see the table above).
+    pub fn runs(self, suite: &Suite) -> bool {
+        match self.features() {
+            None => suite.required_features.is_empty(),
+            Some(f) => suite.required_features.iter().any(|r| r == f),
         }
     }
 
@@ -142,5 +154,16 @@ mod tests {
             vec![("BITNET_SIMD".to_string(), "avx2".to_string())]
         );
         assert_eq!(MatrixEntry::Gpu.features(), Some("gpu"));
+        let cpu_suite = Suite {
+            name: "kernels".into(),
+            required_features: vec![],
+        };
+        let gpu_suite = Suite {
+            name: "gpu".into(),
+            required_features: vec!["gpu".into()],
+        };
+        let scalar = MatrixEntry::Cpu(SimdLevel::Scalar);
+        assert!(scalar.runs(&cpu_suite) && !scalar.runs(&gpu_suite));
+        assert!(MatrixEntry::Gpu.runs(&gpu_suite) && !MatrixEntry::Gpu.runs(&cpu_suite));
     }
 }

@@ -58,20 +58,7 @@ pub struct RunOutcome {
 }
 
 pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
-    let all_suites = suites::discover(root)?;
-    let suites: Vec<String> = if opts.suites.is_empty() {
-        all_suites
-    } else {
-        for s in &opts.suites {
-            if !all_suites.contains(s) {
-                return Err(GateError::Usage(format!(
-                    "unknown suite '{s}' (benches/Cargo.toml declares: {})",
-                    all_suites.join(", ")
-                )));
-            }
-        }
-        opts.suites.clone()
-    };
+    let suites = suites::select(&suites::discover(root)?, &opts.suites)?;
     let entries: Vec<MatrixEntry> = if opts.matrix.is_empty() {
         MatrixEntry::ALL.to_vec()
     } else {
@@ -81,7 +68,19 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
     let target = workspace::target_dir(root);
     let out_root = target.join("perf-gate");
 
-    let bar = ProgressBar::new((entries.len() * suites.len()) as u64);
+    let plan: Vec<(MatrixEntry, Vec<String>)> = entries
+        .iter()
+        .map(|&e| {
+            let names = suites
+                .iter()
+                .filter(|s| e.runs(s))
+                .map(|s| s.name.clone())
+                .collect();
+            (e, names)
+        })
+        .collect();
+    let steps: usize = plan.iter().map(|(_, s)| s.len()).sum();
+    let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
@@ -99,7 +98,17 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
     let mut records = Vec::new();
     let mut entry_records = Vec::new();
     let mut failures = Vec::new();
-    for entry in entries {
+    for (entry, suites) in plan {
+        if suites.is_empty() {
+            say(format!("{entry}: no selected suite applies"));
+            entry_records.push(EntryRecord {
+                matrix: entry.name(),
+                status: EntryStatus::Skipped,
+                reason: Some("no selected suite applies to this entry".into()),
+                suites,
+            });
+            continue;
+        }
         if let Err(reason) = entry.availability() {
             say(format!("{entry}: skipped ({reason})"));
             bar.inc(suites.len() as u64);
@@ -119,7 +128,15 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
         }
         let build = Invocation {
             program: "cargo".into(),
-            args: [cargo_args.clone(), vec!["--no-run".into()]].concat(),
+            args: [
+                cargo_args.clone(),
+                vec!["--no-run".into()],
+                suites
+                    .iter()
+                    .flat_map(|s| ["--bench".to_string(), s.clone()])
+                    .collect(),
+            ]
+            .concat(),
             env: Vec::new(),
             cwd: root.to_path_buf(),
         };
