@@ -4,12 +4,16 @@
 //! Data flows one way: bench (`runner`, `ab`) -> results (`results`) ->
 //! analysis (`compare`, built on `stats`) -> reports (`report`).
 
+pub mod ab;
 pub mod atomic;
+pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
+pub mod report;
 pub mod results;
+pub mod runner;
 pub mod stats;
 
 pub use error::{GateError, Result};

@@ -85,7 +85,7 @@ pub fn import_criterion(dir: &Path, matrix: &str, suite: &str) -> Result<Vec<Ben
                 ),
             ));
         }
-        if sample.iters.iter().any(|&n| !(n > 0.0)) {
+        if sample.iters.iter().any(|&n| n.is_nan() || n <= 0.0) {
             return Err(GateError::invalid(
                 &sample_path,
                 "iteration count must be positive",
