@@ -10,5 +10,6 @@ pub mod error;
 pub mod gguf;
 pub mod kernels;
 pub mod quant;
+pub mod sample;
 
 pub use error::{Error, Result};
