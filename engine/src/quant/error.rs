@@ -32,4 +32,23 @@ pub enum QuantError {
     },
     #[error("unknown format '{0}' (expected i2s, tl1, tl2, tq1_0 or tq2_0)")]
     UnknownFormat(String),
+    #[error("{format}: bad scale: {reason}")]
+    Scale {
+        format: &'static str,
+        reason: String,
+    },
+    #[error("{format}: code {code} at index {index} is not ternary (expected -1, 0 or 1)")]
+    BadCode {
+        format: &'static str,
+        index: usize,
+        code: i8,
+    },
+    #[error("cannot convert {from} to {to} losslessly: {reason}")]
+    Unrepresentable {
+        from: &'static str,
+        to: &'static str,
+        reason: String,
+    },
+    #[error("SIMD level {level} is not supported by this CPU (try BITNET_SIMD=scalar)")]
+    UnsupportedSimd { level: &'static str },
 }

@@ -111,7 +111,7 @@ impl Format {
             });
         }
         let m = self.row_multiple();
-        if cols % m != 0 {
+        if !cols.is_multiple_of(m) {
             return Err(QuantError::NotBlockMultiple {
                 format: self.name(),
                 cols,
