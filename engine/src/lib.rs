@@ -9,7 +9,10 @@ pub mod cpu;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
+pub mod model;
 pub mod quant;
 pub mod sample;
+pub mod synth;
+pub mod tokenizer;
 
 pub use error::{Error, Result};
