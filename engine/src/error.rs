@@ -11,6 +11,8 @@ pub enum Error {
     Gguf(#[from] crate::gguf::GgufError),
     #[error(transparent)]
     Kernel(#[from] crate::kernels::KernelError),
+    #[error(transparent)]
+    Cuda(#[from] crate::cuda::CudaError),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,

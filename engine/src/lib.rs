@@ -6,6 +6,8 @@
 //! [`quant`]; kernels and CUDA code read its constants.
 
 pub mod cpu;
+pub mod cuda;
+pub mod device;
 pub mod error;
 pub mod gguf;
 pub mod kernels;
