@@ -13,6 +13,12 @@ pub enum Error {
     Kernel(#[from] crate::kernels::KernelError),
     #[error(transparent)]
     Cuda(#[from] crate::cuda::CudaError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::SampleError),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
