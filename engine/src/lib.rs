@@ -9,6 +9,7 @@ pub mod cpu;
 pub mod cuda;
 pub mod device;
 pub mod error;
+pub mod generate;
 pub mod gguf;
 pub mod kernels;
 pub mod model;
