@@ -12,8 +12,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use engine::kernels::dense::gemv_f32;
 use engine::kernels::{
-    gemm, gemv, quantize_activations, Parallelism, QuantizedActivations, TernaryMatrix,
-    WeightScale,
+    gemm, gemv, quantize_activations, Parallelism, QuantizedActivations, TernaryMatrix, WeightScale,
 };
 use engine::quant::Format;
 use rand::rngs::StdRng;

@@ -76,11 +76,7 @@ impl SamplingParams {
             return bad("top_p", self.top_p as f64, "0 < top_p <= 1");
         }
         if !(self.repetition_penalty.is_finite() && self.repetition_penalty > 0.0) {
-            return bad(
-                "repetition_penalty",
-                self.repetition_penalty as f64,
-                "> 0",
-            );
+            return bad("repetition_penalty", self.repetition_penalty as f64, "> 0");
         }
         Ok(())
     }
@@ -201,7 +197,10 @@ fn argmax_pairs(c: &[(u32, f32)]) -> u32 {
 /// Softmax of `logit / temperature` in f64 (stable: max subtracted first).
 fn softmax_scaled(c: &[(u32, f32)], temperature: f32) -> Vec<f64> {
     let t = temperature as f64;
-    let max = c.iter().map(|x| x.1 as f64).fold(f64::NEG_INFINITY, f64::max);
+    let max = c
+        .iter()
+        .map(|x| x.1 as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut e: Vec<f64> = c.iter().map(|x| ((x.1 as f64 - max) / t).exp()).collect();
     let sum: f64 = e.iter().sum();
     for v in &mut e {

@@ -2,15 +2,20 @@
 //! reference ([`engine::model::reference`]) in every weight type the loader
 //! reads, plus the properties the KV cache must keep.
 
+use engine::gguf::{GgufFile, TensorType};
 use engine::model::reference::ReferenceModel;
 use engine::model::{Activation, Architecture, Logits, Model, ModelError};
 use engine::quant::Format;
-use engine::gguf::{GgufFile, TensorType};
 use engine::synth::{self, Preset, SynthOptions, WeightType};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
 
-fn synth_model(dir: &tempfile::TempDir, ty: WeightType, arch: Option<Architecture>, act: Option<Activation>) -> PathBuf {
+fn synth_model(
+    dir: &tempfile::TempDir,
+    ty: WeightType,
+    arch: Option<Architecture>,
+    act: Option<Activation>,
+) -> PathBuf {
     let path = dir.path().join("model.gguf");
     let opts = SynthOptions {
         layers: Some(2),
@@ -70,7 +75,10 @@ fn matches_the_dense_reference_in_every_weight_type() {
                     c_exact > 0.99999 && max_diff < 2e-3 * scale,
                     "{ty:?} {act:?} pos {t}: cosine {c_exact}, max diff {max_diff} of {scale}"
                 );
-                assert!(c_float > 0.999, "{ty:?} {act:?} pos {t}: cosine vs unquantized {c_float}");
+                assert!(
+                    c_float > 0.999,
+                    "{ty:?} {act:?} pos {t}: cosine vs unquantized {c_float}"
+                );
             }
         }
     }
@@ -81,17 +89,32 @@ fn matches_the_dense_reference_in_every_weight_type() {
 #[test]
 fn prefill_decode_and_threads_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let path = synth_model(&dir, WeightType::Ternary(Format::TQ2_0), Some(Architecture::Bitnet), None);
+    let path = synth_model(
+        &dir,
+        WeightType::Ternary(Format::TQ2_0),
+        Some(Architecture::Bitnet),
+        None,
+    );
     let m1 = Model::load(&path, 1).unwrap();
     let m2 = Model::load(&path, 2).unwrap();
     let vocab = m1.config().vocab_size;
-    let all = m1.session(32).unwrap().forward(&PROMPT, Logits::All).unwrap();
+    let all = m1
+        .session(32)
+        .unwrap()
+        .forward(&PROMPT, Logits::All)
+        .unwrap();
     let mut dec = m1.session(32).unwrap();
     for (t, &tok) in PROMPT.iter().enumerate() {
         let row = dec.forward(&[tok], Logits::Last).unwrap();
         let want = &all[t * vocab..(t + 1) * vocab];
-        let diff = row.iter().zip(want).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(diff < 1e-4, "position {t}: decode differs from prefill by {diff}");
+        let diff = row
+            .iter()
+            .zip(want)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            diff < 1e-4,
+            "position {t}: decode differs from prefill by {diff}"
+        );
     }
     assert_eq!(dec.position(), PROMPT.len());
     // Split prefill: 5 tokens, then the other 7 on top of the cache.
@@ -103,8 +126,15 @@ fn prefill_decode_and_threads_agree() {
         .zip(&all[5 * vocab..])
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(diff < 1e-4, "split prefill differs by {diff}");
-    let two = m2.session(32).unwrap().forward(&PROMPT, Logits::All).unwrap();
-    let diff = two.iter().zip(&all).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let two = m2
+        .session(32)
+        .unwrap()
+        .forward(&PROMPT, Logits::All)
+        .unwrap();
+    let diff = two
+        .iter()
+        .zip(&all)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(diff < 1e-4, "two threads differ by {diff}");
 }
 
@@ -122,8 +152,14 @@ fn bad_input_is_a_typed_error() {
     );
     assert!(e.to_string().contains("outside the vocabulary"), "{e}");
     let e = s.forward(&[1; 9], Logits::Last).unwrap_err();
-    assert!(matches!(e, ModelError::ContextFull { needed: 9, .. }), "{e}");
-    assert!(matches!(s.forward(&[], Logits::Last), Err(ModelError::NoTokens)));
+    assert!(
+        matches!(e, ModelError::ContextFull { needed: 9, .. }),
+        "{e}"
+    );
+    assert!(matches!(
+        s.forward(&[], Logits::Last),
+        Err(ModelError::NoTokens)
+    ));
     // Nothing was consumed by the failed calls.
     assert_eq!(s.position(), 0);
     s.forward(&[1; 8], Logits::Last).unwrap();

@@ -3,16 +3,16 @@
 
 use clap::{Parser, Subcommand};
 use engine::cpu::SimdLevel;
-use engine::gguf::{requantize, GgufFile, InspectReport};
 use engine::device::DeviceSpec;
 use engine::generate::{generate, GenerateError};
+use engine::gguf::{requantize, GgufFile, InspectReport};
 use engine::model::{Activation, Architecture, Logits, Model};
-use engine::sample::SamplingParams;
-use engine::tokenizer::{StreamDecoder, Tokenizer};
-use std::io::Write;
 use engine::quant::Format;
+use engine::sample::SamplingParams;
 use engine::synth::{self, Preset, SynthOptions, WeightType};
+use engine::tokenizer::{StreamDecoder, Tokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,8 +84,11 @@ enum Command {
     Generate {
         #[arg(long)]
         model: PathBuf,
-        #[arg(long)]
-        prompt: String,
+        #[arg(long, required_unless_present = "prompt_ids")]
+        prompt: Option<String>,
+        /// The prompt as comma-separated token ids (instead of --prompt).
+        #[arg(long = "prompt-ids", value_delimiter = ',', conflicts_with = "prompt")]
+        prompt_ids: Option<Vec<u32>>,
         /// Number of tokens to generate.
         #[arg(short = 'n', long = "n-predict", default_value_t = 64)]
         n: usize,
@@ -110,6 +113,16 @@ enum Command {
         /// Print the token ids instead of text.
         #[arg(long = "print-ids")]
         print_ids: bool,
+    },
+    /// Print the token ids of a text as JSON (BOS added when the model asks).
+    Tokenize {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        text: String,
+        /// Do not add BOS.
+        #[arg(long = "no-bos")]
+        no_bos: bool,
     },
     /// Print the logits of a token sequence (the last position, or all).
     Logits {
@@ -255,6 +268,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Generate {
             model,
             prompt,
+            prompt_ids,
             n,
             temp,
             top_k,
@@ -280,19 +294,30 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             params.validate()?;
             let model = Model::load(&model, threads.unwrap_or_else(default_threads))?;
             let tok = Tokenizer::from_gguf(model.file())?;
-            let ids = tok.encode(&prompt, true, true);
+            let ids = match (prompt_ids, prompt) {
+                (Some(ids), _) => ids,
+                (None, Some(p)) => tok.encode(&p, true, true),
+                (None, None) => return Err("give --prompt or --prompt-ids".into()),
+            };
             let mut out = std::io::stdout().lock();
             let mut text = StreamDecoder::default();
-            let stats = generate(&model, &ids, n, params, |t| tok.is_end_of_generation(t), |t| {
-                let piece = if print_ids {
-                    format!("{t} ")
-                } else {
-                    text.push(&tok.token_bytes(t).map_err(|e| e.to_string())?)
-                };
-                out.write_all(piece.as_bytes())
-                    .and_then(|_| out.flush())
-                    .map_err(|e| e.to_string())
-            })?;
+            let stats = generate(
+                &model,
+                &ids,
+                n,
+                params,
+                |t| tok.is_end_of_generation(t),
+                |t| {
+                    let piece = if print_ids {
+                        format!("{t} ")
+                    } else {
+                        text.push(&tok.token_bytes(t).map_err(|e| e.to_string())?)
+                    };
+                    out.write_all(piece.as_bytes())
+                        .and_then(|_| out.flush())
+                        .map_err(|e| e.to_string())
+                },
+            )?;
             let rest = text.finish();
             writeln!(out, "{rest}")?;
             eprintln!(
@@ -306,6 +331,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 model.threads(),
                 if stats.stopped_at_eos { "; stopped at end of generation" } else { "" }
             );
+        }
+        Command::Tokenize {
+            model,
+            text,
+            no_bos,
+        } => {
+            let tok = Tokenizer::from_gguf(&GgufFile::open(&model)?)?;
+            let ids = tok.encode(&text, !no_bos, true);
+            println!("{}", serde_json::json!(ids));
         }
         Command::Logits {
             model,
@@ -342,7 +376,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         .iter()
                         .map(|&t| format!("{t}:{:.4}", row[t]))
                         .collect();
-                    println!("pos {} (token {}): {}", first + i, tokens[first + i], top.join(" "));
+                    println!(
+                        "pos {} (token {}): {}",
+                        first + i,
+                        tokens[first + i],
+                        top.join(" ")
+                    );
                 }
             }
         }

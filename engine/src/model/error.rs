@@ -27,7 +27,9 @@ pub enum ModelError {
     },
     #[error("forward pass: {0}")]
     Compute(#[from] KernelError),
-    #[error("{path}: tensor '{tensor}' has type {ty}, which the forward pass cannot use as {role}")]
+    #[error(
+        "{path}: tensor '{tensor}' has type {ty}, which the forward pass cannot use as {role}"
+    )]
     UnsupportedType {
         path: String,
         tensor: String,

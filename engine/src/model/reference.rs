@@ -121,7 +121,10 @@ impl ReferenceModel {
         for layer in &self.layers {
             let p = |i: usize, x: &[f64]| -> Vec<f64> {
                 let pr = &layer.proj[i];
-                pr.m.apply(&q8(x)).into_iter().map(|v| v * pr.scale).collect()
+                pr.m.apply(&q8(x))
+                    .into_iter()
+                    .map(|v| v * pr.scale)
+                    .collect()
             };
             let mut ks = Vec::new();
             let mut vs = Vec::new();
@@ -181,7 +184,10 @@ impl ReferenceModel {
             }
         }
         xs.iter()
-            .map(|x| self.output.apply(&rms_norm(x, &self.output_norm, c.rms_eps)))
+            .map(|x| {
+                self.output
+                    .apply(&rms_norm(x, &self.output_norm, c.rms_eps))
+            })
             .collect()
     }
 }

@@ -197,7 +197,12 @@ impl FloatTable {
     }
 
     /// `out[r] = table[r] . x` for every row, on `pool`.
-    pub fn matvec(&self, x: &[f32], out: &mut [f32], pool: &rayon::ThreadPool) -> Result<(), ModelError> {
+    pub fn matvec(
+        &self,
+        x: &[f32],
+        out: &mut [f32],
+        pool: &rayon::ThreadPool,
+    ) -> Result<(), ModelError> {
         if let TensorData::F32(w) = self.data() {
             let par = Parallelism::threads(pool.current_num_threads());
             kernels::dense::gemv_f32(w, self.rows, self.cols, x, out, par)?;
@@ -237,9 +242,8 @@ impl Weights {
     /// against `config` by the caller).
     pub fn load(file: &Arc<GgufFile>, config: &ModelConfig) -> Result<Weights, ModelError> {
         let reader = TensorReader::open(file)?;
-        let norm = |name: &str| -> Result<Vec<f32>, ModelError> {
-            Ok(file.tensor(name)?.float_values()?)
-        };
+        let norm =
+            |name: &str| -> Result<Vec<f32>, ModelError> { Ok(file.tensor(name)?.float_values()?) };
         let mut layers = Vec::with_capacity(config.n_layer);
         for l in 0..config.n_layer {
             let proj = |p: Projection| -> Result<ProjWeight, ModelError> {
@@ -303,7 +307,7 @@ impl<'a> TensorReader<'a> {
     fn open(file: &'a GgufFile) -> Result<Self, ModelError> {
         let disk = std::fs::File::open(file.path())
             .ok()
-            .filter(|f| f.metadata().map(|m| m.len()) .ok() == Some(file.file_len()));
+            .filter(|f| f.metadata().map(|m| m.len()).ok() == Some(file.file_len()));
         Ok(TensorReader { file, disk })
     }
 
@@ -331,18 +335,20 @@ impl<'a> TensorReader<'a> {
         if let Some(format) = info.ty.ternary() {
             let bytes = self.bytes(info)?;
             let mut codes = vec![0i8; rows * cols];
-            let scale = quant::unpack(format, &bytes, rows, cols, &mut codes).map_err(|source| {
-                ModelError::Quant {
-                    path: path.to_owned(),
-                    tensor: name.to_owned(),
-                    source,
-                }
-            })?;
+            let scale =
+                quant::unpack(format, &bytes, rows, cols, &mut codes).map_err(|source| {
+                    ModelError::Quant {
+                        path: path.to_owned(),
+                        tensor: name.to_owned(),
+                        source,
+                    }
+                })?;
             let scale = match scale {
                 Scale::Tensor(g) => WeightScale::Tensor(g),
                 Scale::PerBlock(d) => WeightScale::PerBlock(d),
             };
-            let m = TernaryMatrix::from_codes(format, &codes, scale, rows, cols).map_err(kernel_err)?;
+            let m =
+                TernaryMatrix::from_codes(format, &codes, scale, rows, cols).map_err(kernel_err)?;
             return Ok(Linear::Ternary(m));
         }
         if !info.ty.is_float() {

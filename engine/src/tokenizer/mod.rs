@@ -13,3 +13,6 @@ pub mod vocab;
 pub use error::TokenizerError;
 pub use synthetic::SyntheticVocab;
 pub use vocab::{StreamDecoder, Tokenizer};
+
+#[cfg(test)]
+mod tests;

@@ -81,7 +81,10 @@ mod tests {
         let p = PreTokenizer::new(PreKind::Llama3);
         assert_eq!(
             p.split("Hello world, it's 12345 apples!\n\n  ok"),
-            vec!["Hello", " world", ",", " it", "'s", " ", "123", "45", " apples", "!\n\n", " ", " ok"]
+            vec![
+                "Hello", " world", ",", " it", "'s", " ", "123", "45", " apples", "!\n\n", " ",
+                " ok"
+            ]
         );
         let g = PreTokenizer::new(PreKind::Gpt2);
         assert_eq!(g.split("it's 12345"), vec!["it", "'s", " 12345"]);

@@ -76,11 +76,19 @@ fn opt_id(path: &str, md: &Metadata, key: &str, n: usize) -> Result<Option<u32>,
     match md.get(key) {
         None => Ok(None),
         Some(v) => {
-            let id = v
-                .as_u64()
-                .ok_or_else(|| bad(path, key, format!("expected an integer, found {}", v.type_name())))?;
+            let id = v.as_u64().ok_or_else(|| {
+                bad(
+                    path,
+                    key,
+                    format!("expected an integer, found {}", v.type_name()),
+                )
+            })?;
             if id as usize >= n {
-                return Err(bad(path, key, format!("id {id} is outside the vocabulary of {n}")));
+                return Err(bad(
+                    path,
+                    key,
+                    format!("id {id} is outside the vocabulary of {n}"),
+                ));
             }
             Ok(Some(id as u32))
         }
@@ -109,14 +117,21 @@ impl Tokenizer {
         if n == 0 {
             return Err(bad(path, keys::TOKENIZER_TOKENS, "empty vocabulary"));
         }
-        let types = match md.get(keys::TOKENIZER_TOKEN_TYPE).and_then(|v| v.as_array()) {
+        let types = match md
+            .get(keys::TOKENIZER_TOKEN_TYPE)
+            .and_then(|v| v.as_array())
+        {
             None => vec![token_type::NORMAL; n],
             Some(Array::I32(t)) if t.len() == n => t.clone(),
             Some(a) => {
                 return Err(bad(
                     path,
                     keys::TOKENIZER_TOKEN_TYPE,
-                    format!("expected {n} i32 values, found {} of {}", a.len(), a.element_type().name()),
+                    format!(
+                        "expected {n} i32 values, found {} of {}",
+                        a.len(),
+                        a.element_type().name()
+                    ),
                 ))
             }
         };
@@ -129,20 +144,27 @@ impl Tokenizer {
                             .ok_or_else(|| bad(path, keys::TOKENIZER_PRE, "expected a string"))?,
                     ),
                 };
-                let kind = PreKind::from_name(pre_name).ok_or_else(|| TokenizerError::UnsupportedPre {
-                    path: path.to_owned(),
-                    pre: pre_name.unwrap_or_default().to_owned(),
-                })?;
+                let kind =
+                    PreKind::from_name(pre_name).ok_or_else(|| TokenizerError::UnsupportedPre {
+                        path: path.to_owned(),
+                        pre: pre_name.unwrap_or_default().to_owned(),
+                    })?;
                 let merges = md
                     .get(keys::TOKENIZER_MERGES)
                     .ok_or_else(|| missing(path, keys::TOKENIZER_MERGES))?
                     .as_array()
                     .and_then(|a| a.as_strings())
-                    .ok_or_else(|| bad(path, keys::TOKENIZER_MERGES, "expected an array of strings"))?;
+                    .ok_or_else(|| {
+                        bad(path, keys::TOKENIZER_MERGES, "expected an array of strings")
+                    })?;
                 let mut ranks = HashMap::with_capacity(merges.len());
                 for (rank, m) in merges.iter().enumerate() {
                     let (l, r) = m.split_once(' ').ok_or_else(|| {
-                        bad(path, keys::TOKENIZER_MERGES, format!("merge {rank} '{m}' has no space"))
+                        bad(
+                            path,
+                            keys::TOKENIZER_MERGES,
+                            format!("merge {rank} '{m}' has no space"),
+                        )
                     })?;
                     ranks.entry((l.to_owned(), r.to_owned())).or_insert(rank);
                 }
@@ -244,15 +266,13 @@ impl Tokenizer {
         for frag in self.fragments(text, parse_special) {
             match frag {
                 Fragment::Special(id) => out.push(id),
-                Fragment::Text(t) => {
-                    match &self.model {
-                        Model::Bpe { pre, ranks } => self.encode_bpe(pre, ranks, t, &mut out),
-                        Model::Spm {
-                            scores,
-                            add_space_prefix,
-                        } => self.encode_spm(scores, *add_space_prefix && first, t, &mut out),
-                    }
-                }
+                Fragment::Text(t) => match &self.model {
+                    Model::Bpe { pre, ranks } => self.encode_bpe(pre, ranks, t, &mut out),
+                    Model::Spm {
+                        scores,
+                        add_space_prefix,
+                    } => self.encode_spm(scores, *add_space_prefix && first, t, &mut out),
+                },
             }
             first = false;
         }
@@ -324,7 +344,10 @@ impl Tokenizer {
                 match self.ids.get(&p) {
                     Some(&id) => out.push(id),
                     // A piece the vocabulary lacks: its single-byte tokens.
-                    None => out.extend(p.chars().filter_map(|c| self.ids.get(&c.to_string()).copied())),
+                    None => out.extend(
+                        p.chars()
+                            .filter_map(|c| self.ids.get(&c.to_string()).copied()),
+                    ),
                 }
             }
         }
