@@ -131,9 +131,12 @@ pub struct FloatTable {
     cols: usize,
 }
 
-/// Rows converted to f32 per step of the head GEMV: 32 x 2560 floats (320 KiB)
-/// stay in L2 between the conversion and the dot products.
+/// Rows converted to f32 per step of the BF16 head GEMV: 32 x 2560 floats
+/// (320 KiB) stay in L2 between the conversion and the dot products.
 const HEAD_BLOCK_ROWS: usize = 32;
+/// Rows per parallel task of the F16 head GEMV: large enough that task
+/// overhead vanishes, small enough (128 256 / 512 = 251 tasks) to balance.
+const HEAD_TASK_ROWS: usize = 512;
 
 impl FloatTable {
     fn new(file: &Arc<GgufFile>, name: &str, role: &'static str) -> Result<Self, ModelError> {
@@ -203,26 +206,42 @@ impl FloatTable {
         out: &mut [f32],
         pool: &rayon::ThreadPool,
     ) -> Result<(), ModelError> {
-        if let TensorData::F32(w) = self.data() {
-            let par = Parallelism::threads(pool.current_num_threads());
-            kernels::dense::gemv_f32(w, self.rows, self.cols, x, out, par)?;
-            return Ok(());
-        }
         let cols = self.cols;
-        pool.install(|| {
-            out.par_chunks_mut(HEAD_BLOCK_ROWS)
-                .enumerate()
-                .try_for_each_init(
-                    || vec![0f32; HEAD_BLOCK_ROWS * cols],
-                    |buf, (b, o)| {
-                        let r0 = b * HEAD_BLOCK_ROWS;
-                        let n = o.len();
-                        let block = &mut buf[..n * cols];
-                        self.rows_into(r0, r0 + n, block);
-                        kernels::dense::gemv_f32(block, n, cols, x, o, Parallelism::single())
-                    },
-                )
-        })?;
+        match self.data() {
+            TensorData::F32(w) => {
+                let par = Parallelism::threads(pool.current_num_threads());
+                kernels::dense::gemv_f32(w, self.rows, cols, x, out, par)?;
+            }
+            TensorData::F16(w) => pool.install(|| {
+                out.par_chunks_mut(HEAD_TASK_ROWS)
+                    .enumerate()
+                    .try_for_each(|(b, o)| {
+                        let r0 = b * HEAD_TASK_ROWS;
+                        let rows = &w[r0 * cols..(r0 + o.len()) * cols];
+                        kernels::dense_f16::gemv_f16(rows, cols, x, o)
+                    })
+            })?,
+            _ => pool.install(|| {
+                out.par_chunks_mut(HEAD_BLOCK_ROWS)
+                    .enumerate()
+                    .try_for_each_init(
+                        || vec![0f32; HEAD_BLOCK_ROWS * cols],
+                        |buf, (b, o)| {
+                            let r0 = b * HEAD_BLOCK_ROWS;
+                            let block = &mut buf[..o.len() * cols];
+                            self.rows_into(r0, r0 + o.len(), block);
+                            kernels::dense::gemv_f32(
+                                block,
+                                o.len(),
+                                cols,
+                                x,
+                                o,
+                                Parallelism::single(),
+                            )
+                        },
+                    )
+            })?,
+        }
         Ok(())
     }
 }
