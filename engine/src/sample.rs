@@ -177,8 +177,9 @@ impl Sampler {
 pub fn argmax(logits: &[f32]) -> Option<u32> {
     let mut best: Option<(usize, f32)> = None;
     for (i, &v) in logits.iter().enumerate() {
-        if best.map_or(true, |(_, b)| v > b) {
-            best = Some((i, v));
+        match best {
+            Some((_, b)) if v <= b => {}
+            _ => best = Some((i, v)),
         }
     }
     best.map(|(i, _)| i as u32)
