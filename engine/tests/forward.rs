@@ -169,3 +169,72 @@ fn bad_input_is_a_typed_error() {
     assert!(matches!(e, ModelError::ContextFull { .. }), "{e}");
     assert!(matches!(Model::load(&path, 0), Err(ModelError::Option(_))));
 }
+
+/// llama.cpp `bitnet`'s optional one-element `blk.N.<proj>.scale` tensors
+/// multiply each projection's output: a copy of a model with scales added
+/// must match the reference (which applies them too) and differ from the
+/// original.
+#[test]
+fn projection_scale_tensors_are_applied() {
+    use engine::gguf::{GgufWriter, TensorSpec};
+    use engine::model::Projection;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = synth_model(
+        &dir,
+        WeightType::Ternary(Format::TQ2_0),
+        Some(Architecture::Bitnet),
+        Some(Activation::Silu),
+    );
+    let scaled = dir.path().join("scaled.gguf");
+    let src = GgufFile::open(&plain).unwrap();
+    let mut specs: Vec<TensorSpec> = src
+        .tensor_infos()
+        .iter()
+        .map(|i| TensorSpec::new(i.name.clone(), &i.dims, i.ty))
+        .collect();
+    let scales: Vec<(String, f32)> = (0..2)
+        .flat_map(|l| {
+            Projection::ALL
+                .map(move |p| (p.scale_name(l), 0.5 + 0.25 * (l * 7 + p as usize) as f32))
+        })
+        .collect();
+    for (name, _) in &scales {
+        specs.push(TensorSpec::new(name.clone(), &[1], TensorType::F32));
+    }
+    let mut w = GgufWriter::create(&scaled, src.metadata(), specs).unwrap();
+    for t in src.tensors() {
+        w.write_tensor(t.name(), t.bytes).unwrap();
+    }
+    for (name, s) in &scales {
+        w.write_tensor(name, &s.to_le_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+
+    let model = Model::load(&scaled, 1).unwrap();
+    let got = model
+        .session(16)
+        .unwrap()
+        .forward(&PROMPT, Logits::All)
+        .unwrap();
+    let vocab = model.config().vocab_size;
+    let reference = ReferenceModel::load(&GgufFile::open(&scaled).unwrap()).unwrap();
+    let want = reference.forward(&PROMPT, true);
+    let unscaled = Model::load(&plain, 1).unwrap();
+    let base = unscaled
+        .session(16)
+        .unwrap()
+        .forward(&PROMPT, Logits::All)
+        .unwrap();
+    for t in 0..PROMPT.len() {
+        let row = &got[t * vocab..(t + 1) * vocab];
+        assert!(cosine(&want[t], row) > 0.99999, "pos {t}");
+        let b: Vec<f64> = base[t * vocab..(t + 1) * vocab]
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        assert!(
+            cosine(&b, row) < 0.999,
+            "pos {t}: the scales changed nothing"
+        );
+    }
+}
