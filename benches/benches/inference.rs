@@ -1,8 +1,92 @@
-//! Criterion suite `inference` (filled by its issue).
+//! Criterion suite `inference`: the whole forward pass on the 2B4T-shaped
+//! synthetic model in I2S (`bitnet synth --preset 2b4t --type i2s`, written
+//! once into `target/bench-models/` and reused).
+//!
+//! Ids: `prefill/128/<t>t` (one forward of 128 prompt tokens, Throughput =
+//! 128 tokens) and `decode/32/<t>t` (32 single-token steps after an 8-token
+//! prompt that is not timed, greedy; Throughput = 32 tokens), t = 1, 2
+//! threads. Ten samples each: one sample is seconds long, and decode is
+//! memory-bound, so more samples add time, not information.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use engine::model::{Logits, Model};
+use engine::quant::Format;
+use engine::sample::argmax;
+use engine::synth::{self, Preset, SynthOptions, WeightType};
+use std::path::PathBuf;
+use std::time::Duration;
 
-fn bench(_c: &mut Criterion) {}
+const PREFILL: usize = 128;
+const DECODE: usize = 32;
+const THREADS: [usize; 2] = [1, 2];
+
+fn model_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("bench-models");
+    std::fs::create_dir_all(&dir).expect("create target/bench-models");
+    let path = dir.join("2b4t-i2s-seed0.gguf");
+    if !path.exists() {
+        eprintln!("inference: writing {} (once)", path.display());
+        let opts = SynthOptions::new(Preset::B2B4T, WeightType::Ternary(Format::I2S), 0);
+        synth::write_model(&path, &opts, &indicatif::ProgressBar::hidden())
+            .expect("write the synthetic 2b4t model");
+    }
+    path
+}
+
+/// Deterministic prompt ids spread over the vocabulary.
+fn prompt(n: usize, vocab: usize) -> Vec<u32> {
+    (0..n).map(|i| ((i * 7919 + 13) % vocab) as u32).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let path = model_path();
+    for t in THREADS {
+        let model = Model::load(&path, t).expect("load the 2b4t model");
+        let vocab = model.config().vocab_size;
+
+        let mut g = c.benchmark_group("prefill");
+        g.sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(20))
+            .throughput(Throughput::Elements(PREFILL as u64));
+        let ids = prompt(PREFILL, vocab);
+        g.bench_function(format!("{PREFILL}/{t}t"), |b| {
+            b.iter_batched_ref(
+                || model.session(PREFILL).expect("session"),
+                |s| s.forward(&ids, Logits::Last).expect("prefill"),
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group("decode");
+        g.sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(20))
+            .throughput(Throughput::Elements(DECODE as u64));
+        let head = prompt(8, vocab);
+        g.bench_function(format!("{DECODE}/{t}t"), |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut s = model.session(8 + DECODE).expect("session");
+                    let logits = s.forward(&head, Logits::Last).expect("prompt");
+                    (s, argmax(&logits).expect("logits"))
+                },
+                |(s, next)| {
+                    for _ in 0..DECODE {
+                        let logits = s.forward(&[*next], Logits::Last).expect("decode");
+                        *next = argmax(&logits).expect("logits");
+                    }
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+}
 
 criterion_group!(benches, bench);
 criterion_main!(benches);

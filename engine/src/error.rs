@@ -15,6 +15,12 @@ pub enum Error {
     Synth(#[from] crate::synth::SynthError),
     #[error(transparent)]
     Cuda(#[from] crate::cuda::CudaError),
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    #[error(transparent)]
+    Sample(#[from] crate::sample::SampleError),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,

@@ -9,10 +9,12 @@ pub mod cpu;
 pub mod cuda;
 pub mod device;
 pub mod error;
+pub mod generate;
 pub mod gguf;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+pub mod sample;
 pub mod synth;
 pub mod tokenizer;
 

@@ -4,11 +4,15 @@
 use clap::{Parser, Subcommand};
 use engine::cpu::SimdLevel;
 use engine::device::{self, DeviceSpec};
+use engine::generate::{generate, GenerateError};
 use engine::gguf::{requantize, GgufFile, InspectReport};
-use engine::model::Architecture;
+use engine::model::{Activation, Architecture, Logits, Model};
 use engine::quant::Format;
+use engine::sample::SamplingParams;
 use engine::synth::{self, Preset, SynthOptions, WeightType};
+use engine::tokenizer::{StreamDecoder, Tokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -73,11 +77,96 @@ enum Command {
         /// Architecture (default: bitnet-b1.58 for i2s/tl1/tl2, else bitnet).
         #[arg(long, value_parser = parse_arch)]
         arch: Option<Architecture>,
+        /// FFN activation: relu2 (default, the 2B4T model's) or silu (what
+        /// llama.cpp runs for architecture `bitnet`).
+        #[arg(long, value_parser = parse_activation)]
+        activation: Option<Activation>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Generate text: streams it to stdout, prefill and decode speed to stderr.
+    Generate {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, required_unless_present = "prompt_ids")]
+        prompt: Option<String>,
+        /// The prompt as comma-separated token ids (instead of --prompt).
+        #[arg(long = "prompt-ids", value_delimiter = ',', conflicts_with = "prompt")]
+        prompt_ids: Option<Vec<u32>>,
+        /// Number of tokens to generate.
+        #[arg(short = 'n', long = "n-predict", default_value_t = 64)]
+        n: usize,
+        /// Temperature; 0 = greedy.
+        #[arg(long, default_value_t = 0.8)]
+        temp: f32,
+        #[arg(long = "top-k", default_value_t = 40)]
+        top_k: usize,
+        #[arg(long = "top-p", default_value_t = 0.95)]
+        top_p: f32,
+        #[arg(long = "repeat-penalty", default_value_t = 1.0)]
+        repeat_penalty: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// auto, cpu or cuda[:N]. The forward pass runs on the CPU: auto
+        /// means cpu, cuda is refused.
+        #[arg(long, default_value = "auto")]
+        device: DeviceSpec,
+        /// Print the token ids instead of text.
+        #[arg(long = "print-ids")]
+        print_ids: bool,
+    },
+    /// Print the token ids of a text as JSON (BOS added when the model asks).
+    Tokenize {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        text: String,
+        /// Do not add BOS.
+        #[arg(long = "no-bos")]
+        no_bos: bool,
+    },
+    /// Print the logits of a token sequence (the last position, or all).
+    Logits {
+        #[arg(long)]
+        model: PathBuf,
+        /// Comma-separated token ids.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        tokens: Vec<u32>,
+        /// Every position, not only the last.
+        #[arg(long)]
+        all: bool,
+        /// Full JSON {"tokens": [...], "logits": [[...], ...]} instead of a
+        /// top-10 summary.
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, default_value = "auto")]
+        device: DeviceSpec,
+    },
+}
+
+fn parse_activation(s: &str) -> Result<Activation, String> {
+    Activation::parse(s).ok_or_else(|| format!("unknown activation '{s}' (silu or relu2)"))
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The forward pass runs on the CPU only; say so instead of pretending.
+fn check_device(device: DeviceSpec) -> Result<(), String> {
+    match device {
+        DeviceSpec::Auto | DeviceSpec::Cpu => Ok(()),
+        DeviceSpec::Cuda(n) => Err(format!(
+            "--device cuda:{n}: the forward pass of `generate`/`logits` runs on the CPU only; use --device cpu (or auto)"
+        )),
+    }
 }
 
 fn parse_arch(s: &str) -> Result<Architecture, String> {
@@ -150,10 +239,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             vocab,
             ty,
             arch,
+            activation,
             seed,
             output,
         } => {
             let opts = SynthOptions {
+                activation,
                 layers,
                 hidden,
                 ffn,
@@ -183,6 +274,126 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 mib(s.bytes),
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Generate {
+            model,
+            prompt,
+            prompt_ids,
+            n,
+            temp,
+            top_k,
+            top_p,
+            repeat_penalty,
+            seed,
+            threads,
+            device,
+            print_ids,
+        } => {
+            check_device(device)?;
+            let params = SamplingParams {
+                temperature: temp,
+                top_k,
+                top_p,
+                repetition_penalty: repeat_penalty,
+                seed,
+                ..SamplingParams::default()
+            };
+            if n == 0 {
+                return Err(GenerateError::NoNewTokens.into());
+            }
+            params.validate()?;
+            let model = Model::load(&model, threads.unwrap_or_else(default_threads))?;
+            let tok = Tokenizer::from_gguf(model.file())?;
+            let ids = match (prompt_ids, prompt) {
+                (Some(ids), _) => ids,
+                (None, Some(p)) => tok.encode(&p, true, true),
+                (None, None) => return Err("give --prompt or --prompt-ids".into()),
+            };
+            let mut out = std::io::stdout().lock();
+            let mut text = StreamDecoder::default();
+            let stats = generate(
+                &model,
+                &ids,
+                n,
+                params,
+                |t| tok.is_end_of_generation(t),
+                |t| {
+                    let piece = if print_ids {
+                        format!("{t} ")
+                    } else {
+                        text.push(&tok.token_bytes(t).map_err(|e| e.to_string())?)
+                    };
+                    out.write_all(piece.as_bytes())
+                        .and_then(|_| out.flush())
+                        .map_err(|e| e.to_string())
+                },
+            )?;
+            let rest = text.finish();
+            writeln!(out, "{rest}")?;
+            eprintln!(
+                "prefill: {} tokens in {:.3} s ({:.2} tok/s); decode: {} tokens in {:.3} s ({:.2} tok/s); threads {}{}",
+                stats.prompt_tokens,
+                stats.prefill.as_secs_f64(),
+                stats.prefill_tokens_per_s(),
+                stats.decode_steps,
+                stats.decode.as_secs_f64(),
+                stats.decode_tokens_per_s(),
+                model.threads(),
+                if stats.stopped_at_eos { "; stopped at end of generation" } else { "" }
+            );
+        }
+        Command::Tokenize {
+            model,
+            text,
+            no_bos,
+        } => {
+            let tok = Tokenizer::from_gguf(&GgufFile::open(&model)?)?;
+            let ids = tok.encode(&text, !no_bos, true);
+            println!("{}", serde_json::json!(ids));
+        }
+        Command::Logits {
+            model,
+            tokens,
+            all,
+            json,
+            threads,
+            device,
+        } => {
+            check_device(device)?;
+            let model = Model::load(&model, threads.unwrap_or_else(default_threads))?;
+            let vocab = model.config().vocab_size;
+            if tokens.len() > model.config().context_length {
+                return Err(format!(
+                    "{} tokens exceed the model's context of {}",
+                    tokens.len(),
+                    model.config().context_length
+                )
+                .into());
+            }
+            let mut session = model.session(tokens.len().max(1))?;
+            let which = if all { Logits::All } else { Logits::Last };
+            let logits = session.forward(&tokens, which)?;
+            let rows: Vec<&[f32]> = logits.chunks_exact(vocab).collect();
+            if json {
+                let v = serde_json::json!({ "tokens": tokens, "logits": rows });
+                println!("{v}");
+            } else {
+                let first = if all { 0 } else { tokens.len() - 1 };
+                for (i, row) in rows.iter().enumerate() {
+                    let mut idx: Vec<usize> = (0..vocab).collect();
+                    idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+                    let top: Vec<String> = idx[..10.min(vocab)]
+                        .iter()
+                        .map(|&t| format!("{t}:{:.4}", row[t]))
+                        .collect();
+                    println!(
+                        "pos {} (token {}): {}",
+                        first + i,
+                        tokens[first + i],
+                        top.join(" ")
+                    );
+                }
+            }
         }
     }
     Ok(())

@@ -11,6 +11,7 @@
 pub mod activations;
 mod aligned;
 pub mod dense;
+pub mod dense_f16;
 pub mod error;
 mod lut;
 mod mad;

@@ -88,7 +88,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn parse(s: &str) -> Option<Activation> {
+    pub fn parse(s: &str) -> Option<Activation> {
         match s {
             "silu" | "swiglu" => Some(Activation::Silu),
             "relu2" | "relu_sqr" | "relu_squared" => Some(Activation::ReluSqr),

@@ -1,6 +1,17 @@
 //! The BitNet b1.58 model: hyperparameters and tensor layout read from GGUF
-//! metadata.
+//! metadata ([`config`]), weights loaded for the kernels ([`weights`]), the
+//! forward pass with its KV cache ([`forward`], [`kv_cache`]) and an f64
+//! dense reference of the same graph for tests ([`reference`]).
 
 pub mod config;
+pub mod error;
+pub mod forward;
+pub mod kv_cache;
+pub mod ops;
+pub mod reference;
+pub mod weights;
 
 pub use config::{Activation, Architecture, LayerNorm, ModelConfig, Projection, RopeStyle};
+pub use error::ModelError;
+pub use forward::{Logits, Model, Session};
+pub use kv_cache::KvCache;

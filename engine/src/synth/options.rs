@@ -124,6 +124,8 @@ pub struct SynthOptions {
     pub vocab: Option<usize>,
     pub weight_type: WeightType,
     pub arch: Option<Architecture>,
+    /// FFN activation (default: squared ReLU, the 2B4T model's).
+    pub activation: Option<Activation>,
     pub seed: u64,
 }
 
@@ -139,6 +141,7 @@ impl SynthOptions {
             vocab: None,
             weight_type,
             arch: None,
+            activation: None,
             seed,
         }
     }
@@ -164,7 +167,7 @@ impl SynthOptions {
             rms_eps: 1e-5,
             rope_theta: theta,
             // The 2B4T model's activation, on either architecture.
-            activation: Activation::ReluSqr,
+            activation: self.activation.unwrap_or(Activation::ReluSqr),
             rope_style: RopeStyle::Neox,
         };
         let bad = |m: String| Err(SynthError::Option(m));
