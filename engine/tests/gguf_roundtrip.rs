@@ -172,18 +172,31 @@ fn writer_refuses_bad_sequences_and_leaves_no_file() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-/// What synth meant for projection `name`: code * gamma.
-fn expected_projection(seed: u64, cfg: &ModelConfig, name: &str, p: Projection) -> Vec<f32> {
+/// What synth meant for projection `name`: code * gamma, gamma rounded to
+/// what the type stores (f16 block scales for TQ, the element type for
+/// F16/BF16).
+fn expected_projection(
+    seed: u64,
+    cfg: &ModelConfig,
+    name: &str,
+    p: Projection,
+    ty: &str,
+) -> Vec<f32> {
     let [cols, rows] = cfg.projection_dims(p);
     let codes = weights::ternary_codes(&mut weights::rng_for(seed, name), (rows * cols) as usize);
     let g = weights::projection_gamma(cfg, p);
+    let g = match ty {
+        "tq1_0" | "tq2_0" | "f16" => f16::from_f32(g).to_f32(),
+        "bf16" => half::bf16::from_f32(g).to_f32(),
+        _ => g,
+    };
     codes.iter().map(|&c| f32::from(c) * g).collect()
 }
 
 #[test]
 fn synth_write_read_gives_what_synth_meant() {
     let dir = tmp();
-    for ty in ["i2s", "tl1", "tl2", "f32"] {
+    for ty in ["i2s", "tl1", "tl2", "tq1_0", "tq2_0", "f32", "f16", "bf16"] {
         let opts = small_opts(ty, 42);
         let path = write_synth(dir.path(), &format!("{ty}.gguf"), &opts);
         let f = GgufFile::open(&path).unwrap();
@@ -201,12 +214,15 @@ fn synth_write_read_gives_what_synth_meant() {
         }
         for view in f.tensors() {
             if let Some((_, p)) = Projection::parse_weight_name(view.name()) {
-                let want = expected_projection(42, &cfg, view.name(), p);
+                let want = expected_projection(42, &cfg, view.name(), p, ty);
                 assert_eq!(view.dequantize().unwrap(), want, "{ty} {}", view.name());
             } else if view.name().ends_with("norm.weight") {
                 let v = view.float_values().unwrap();
                 assert!(v.iter().all(|x| (0.95..=1.05).contains(x)));
             }
+        }
+        if ty != "i2s" {
+            continue;
         }
         // Same seed, same bytes; another seed, other bytes.
         let again = write_synth(dir.path(), "again.gguf", &opts);
