@@ -2,7 +2,7 @@
 //! text or JSON. Reads the header only (no tensor data), so it stays fast
 //! and small on multi-GB files.
 
-use super::{keys, GgufFile, TensorData, Value};
+use super::{keys, GgufFile, Value};
 use crate::model::ModelConfig;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -85,19 +85,6 @@ impl InspectReport {
             }
         };
         let tokenizer = tokenizer_summary(file, config.as_ref(), &mut problems);
-        // One 4-byte read per tensor: a page each, not the weights.
-        for view in file.tensors() {
-            if let Ok(TensorData::Ternary(t)) = view.data() {
-                match t.tensor_scale() {
-                    Some(s) if !s.is_finite() => problems.push(format!(
-                        "{}: tensor '{}': per-tensor scale is {s}",
-                        file.path(),
-                        view.name()
-                    )),
-                    _ => {}
-                }
-            }
-        }
         let metadata = md
             .iter()
             .map(|(k, v)| MetadataEntry {
