@@ -333,3 +333,67 @@ fn preset_2b4t_has_the_real_shapes() {
     let bytes: u64 = specs.iter().map(|s| s.ty.byte_size(&s.dims).unwrap()).sum();
     assert!((1_150_000_000..1_250_000_000).contains(&bytes), "{bytes}");
 }
+
+#[test]
+fn cli_synth_inspect_quantize() {
+    let dir = tmp();
+    let bitnet = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bitnet"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let model = dir.path().join("m.gguf");
+    let out = bitnet(&[
+        "synth",
+        "--preset",
+        "tiny",
+        "--type",
+        "tq2_0",
+        "--seed",
+        "4",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("bitnet 2x256 (ffn 768, heads 4/2, vocab 512), 24 tensors"),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&bitnet(&["inspect", "--json", model.to_str().unwrap()])).unwrap();
+    assert_eq!(json["config"]["arch"], "bitnet");
+    assert_eq!(json["config"]["activation"], "relu_sqr");
+    assert_eq!(json["tokenizer"]["tokens"], 512);
+    assert_eq!(json["types"]["TQ2_0"]["tensors"], 14);
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let t = &json["tensors"][3];
+    assert_eq!(
+        (t["name"].as_str(), t["type"].as_str()),
+        (Some("blk.0.attn_q.weight"), Some("TQ2_0"))
+    );
+    assert_eq!(t["shape"], serde_json::json!([256, 256]));
+    assert_eq!(t["bytes"], 256 * 66);
+    let text = bitnet(&["inspect", model.to_str().unwrap()]);
+    assert!(
+        text.contains("validation: ok")
+            && text.contains("tokenizer: model gpt2, pre llama-bpe, 512 tokens")
+    );
+    let out_path = dir.path().join("tq1.gguf");
+    let out = bitnet(&[
+        "quantize",
+        model.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        "--type",
+        "tq1_0",
+    ]);
+    assert!(
+        out.contains("(tq1_0)") && out.contains("14 projections converted, 10 tensors copied"),
+        "{out}"
+    );
+}
