@@ -278,6 +278,19 @@ fn invalid_values() {
     );
 }
 
+/// Inspect reads headers only; a broken scale surfaces when the tensor is
+/// decoded, as an error naming file and tensor.
+#[test]
+fn non_finite_tensor_scale_is_an_error_on_decode() {
+    let mut r = Raw::header(3, 1, 0);
+    r.tensor("q", &[128, 1], I2S, 0).pad(32).zeros(32);
+    r.buf.extend_from_slice(&f32::NAN.to_le_bytes());
+    r.zeros(28);
+    let f = r.parse("scale.gguf").unwrap();
+    let e = f.tensor("q").unwrap().dequantize().unwrap_err().to_string();
+    assert!(e.starts_with("scale.gguf: tensor 'q': "), "{e}");
+}
+
 /// A tiny valid model, then one broken copy per model-level problem.
 #[test]
 fn missing_keys_tensors_and_mismatches() {

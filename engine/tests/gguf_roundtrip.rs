@@ -172,18 +172,31 @@ fn writer_refuses_bad_sequences_and_leaves_no_file() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
-/// What synth meant for projection `name`: code * gamma.
-fn expected_projection(seed: u64, cfg: &ModelConfig, name: &str, p: Projection) -> Vec<f32> {
+/// What synth meant for projection `name`: code * gamma, gamma rounded to
+/// what the type stores (f16 block scales for TQ, the element type for
+/// F16/BF16).
+fn expected_projection(
+    seed: u64,
+    cfg: &ModelConfig,
+    name: &str,
+    p: Projection,
+    ty: &str,
+) -> Vec<f32> {
     let [cols, rows] = cfg.projection_dims(p);
     let codes = weights::ternary_codes(&mut weights::rng_for(seed, name), (rows * cols) as usize);
     let g = weights::projection_gamma(cfg, p);
+    let g = match ty {
+        "tq1_0" | "tq2_0" | "f16" => f16::from_f32(g).to_f32(),
+        "bf16" => half::bf16::from_f32(g).to_f32(),
+        _ => g,
+    };
     codes.iter().map(|&c| f32::from(c) * g).collect()
 }
 
 #[test]
 fn synth_write_read_gives_what_synth_meant() {
     let dir = tmp();
-    for ty in ["i2s", "tl1", "tl2", "f32"] {
+    for ty in ["i2s", "tl1", "tl2", "tq1_0", "tq2_0", "f32", "f16", "bf16"] {
         let opts = small_opts(ty, 42);
         let path = write_synth(dir.path(), &format!("{ty}.gguf"), &opts);
         let f = GgufFile::open(&path).unwrap();
@@ -201,12 +214,15 @@ fn synth_write_read_gives_what_synth_meant() {
         }
         for view in f.tensors() {
             if let Some((_, p)) = Projection::parse_weight_name(view.name()) {
-                let want = expected_projection(42, &cfg, view.name(), p);
+                let want = expected_projection(42, &cfg, view.name(), p, ty);
                 assert_eq!(view.dequantize().unwrap(), want, "{ty} {}", view.name());
             } else if view.name().ends_with("norm.weight") {
                 let v = view.float_values().unwrap();
                 assert!(v.iter().all(|x| (0.95..=1.05).contains(x)));
             }
+        }
+        if ty != "i2s" {
+            continue;
         }
         // Same seed, same bytes; another seed, other bytes.
         let again = write_synth(dir.path(), "again.gguf", &opts);
@@ -316,4 +332,68 @@ fn preset_2b4t_has_the_real_shapes() {
     );
     let bytes: u64 = specs.iter().map(|s| s.ty.byte_size(&s.dims).unwrap()).sum();
     assert!((1_150_000_000..1_250_000_000).contains(&bytes), "{bytes}");
+}
+
+#[test]
+fn cli_synth_inspect_quantize() {
+    let dir = tmp();
+    let bitnet = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bitnet"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let model = dir.path().join("m.gguf");
+    let out = bitnet(&[
+        "synth",
+        "--preset",
+        "tiny",
+        "--type",
+        "tq2_0",
+        "--seed",
+        "4",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("bitnet 2x256 (ffn 768, heads 4/2, vocab 512), 24 tensors"),
+        "{out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&bitnet(&["inspect", "--json", model.to_str().unwrap()])).unwrap();
+    assert_eq!(json["config"]["arch"], "bitnet");
+    assert_eq!(json["config"]["activation"], "relu_sqr");
+    assert_eq!(json["tokenizer"]["tokens"], 512);
+    assert_eq!(json["types"]["TQ2_0"]["tensors"], 14);
+    assert_eq!(json["problems"], serde_json::json!([]));
+    let t = &json["tensors"][3];
+    assert_eq!(
+        (t["name"].as_str(), t["type"].as_str()),
+        (Some("blk.0.attn_q.weight"), Some("TQ2_0"))
+    );
+    assert_eq!(t["shape"], serde_json::json!([256, 256]));
+    assert_eq!(t["bytes"], 256 * 66);
+    let text = bitnet(&["inspect", model.to_str().unwrap()]);
+    assert!(
+        text.contains("validation: ok")
+            && text.contains("tokenizer: model gpt2, pre llama-bpe, 512 tokens")
+    );
+    let out_path = dir.path().join("tq1.gguf");
+    let out = bitnet(&[
+        "quantize",
+        model.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        "--type",
+        "tq1_0",
+    ]);
+    assert!(
+        out.contains("(tq1_0)") && out.contains("14 projections converted, 10 tensors copied"),
+        "{out}"
+    );
 }

@@ -38,10 +38,13 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Architecture {
     /// llama.cpp mainline `bitnet`.
+    #[serde(rename = "bitnet")]
     Bitnet,
     /// bitnet.cpp's `bitnet-b1.58` (the official 2B4T file).
+    #[serde(rename = "bitnet-b1.58")]
     BitnetB158,
     /// bitnet.cpp's `bitnet-25`, same graph as `bitnet-b1.58`.
+    #[serde(rename = "bitnet-25")]
     Bitnet25,
 }
 
@@ -81,6 +84,7 @@ impl fmt::Display for Architecture {
 
 /// Activation of the gate in `down(act(gate(x)) * up(x))`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Activation {
     Silu,
     /// `relu(x)^2`, llama.cpp's `LLM_FFN_RELU_SQR`, HF's `relu2`.
@@ -99,6 +103,7 @@ impl Activation {
 
 /// Which head dimensions RoPE rotates together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RopeStyle {
     /// `(i, i + n_rot / 2)`: llama.cpp `LLAMA_ROPE_TYPE_NEOX`.
     Neox,
