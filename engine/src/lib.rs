@@ -5,6 +5,7 @@
 //! `cpu`, `cuda`). Every packed layout has exactly one source of truth in
 //! [`quant`]; kernels and CUDA code read its constants.
 
+pub mod accuracy;
 pub mod cpu;
 pub mod cuda;
 pub mod device;

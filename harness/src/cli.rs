@@ -247,6 +247,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     status: EntryStatus::Ran,
                     reason: Some(format!("imported from {}", a.criterion.display())),
                     suites: vec![a.suite.clone()],
+                    skipped_suites: Vec::new(),
                 }],
                 records,
             );

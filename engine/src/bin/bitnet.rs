@@ -86,6 +86,16 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Run the engine's accuracy checks (formats, kernels, forward pass) and
+    /// print them; `--json FILE` also writes the perf-gate-accuracy file that
+    /// `perf-gate compare --accuracy FILE` puts in the gate report. Exits 1
+    /// when a check fails.
+    Accuracy {
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Generate text: streams it to stdout, prefill and decode speed to stderr.
     Generate {
         #[arg(long)]
@@ -342,6 +352,46 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 if stats.stopped_at_eos { "; stopped at end of generation" } else { "" }
             );
         }
+        Command::Accuracy { json, seed } => {
+            let checks = engine::accuracy::run_all(seed)?;
+            let failed: Vec<&str> = checks
+                .iter()
+                .filter(|c| !c.passed())
+                .map(|c| c.name.as_str())
+                .collect();
+            for c in &checks {
+                println!(
+                    "{} {}: {} = {:.6e} (limit {} {:e})",
+                    if c.passed() { "ok  " } else { "FAIL" },
+                    c.name,
+                    c.metric,
+                    c.value,
+                    c.op,
+                    c.limit
+                );
+            }
+            if let Some(path) = json {
+                let source = format!(
+                    "bitnet accuracy --seed {seed} (SIMD {})",
+                    SimdLevel::active()
+                );
+                engine::accuracy::write_json(&path, &source, &checks)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+                eprintln!(
+                    "accuracy: {} checks written to {}",
+                    checks.len(),
+                    path.display()
+                );
+            }
+            if !failed.is_empty() {
+                return Err(format!(
+                    "{} accuracy check(s) failed: {}",
+                    failed.len(),
+                    failed.join("; ")
+                )
+                .into());
+            }
+        }
         Command::Tokenize {
             model,
             text,
@@ -400,7 +450,12 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Err(msg) = SimdLevel::from_env() {
+        eprintln!("error: {msg}");
+        return ExitCode::FAILURE;
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

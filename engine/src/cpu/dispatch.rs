@@ -90,14 +90,21 @@ impl SimdLevel {
 
     /// The level kernels use: `BITNET_SIMD` if set (validated), else the best.
     /// Read once per process.
+    ///
+    /// An invalid or unsupported `BITNET_SIMD` ends the process with exit code
+    /// 2 and a message naming the value: the variable is a process-wide
+    /// promise about which code runs, and continuing at another level would
+    /// make every figure measured afterwards a lie. Binaries call
+    /// [`SimdLevel::from_env`] at start-up to report it through their own
+    /// error path first; this is the backstop for every other caller.
     pub fn active() -> SimdLevel {
         static ACTIVE: OnceLock<SimdLevel> = OnceLock::new();
         *ACTIVE.get_or_init(|| match Self::from_env() {
             Ok(Some(level)) => level,
             Ok(None) => Self::detect_best(),
             Err(msg) => {
-                eprintln!("warning: {msg}; using {}", Self::detect_best());
-                Self::detect_best()
+                eprintln!("error: {msg}; refusing to run at another level");
+                std::process::exit(2)
             }
         })
     }

@@ -81,6 +81,7 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
                     status: EntryStatus::Skipped,
                     reason: Some(reason),
                     suites: suite_names.clone(),
+                    skipped_suites: Vec::new(),
                 });
             }
         }
@@ -196,7 +197,12 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
             matrix: e.name(),
             status: EntryStatus::Ran,
             reason: None,
-            suites: suite_names.clone(),
+            suites: selected
+                .iter()
+                .filter(|s| e.runs(s))
+                .map(|s| s.name.clone())
+                .collect(),
+            skipped_suites: e.skipped_suites(&selected),
         });
     }
     let mut files = sides.into_iter().map(|s| {

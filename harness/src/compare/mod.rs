@@ -203,7 +203,7 @@ pub fn compare(
             .then(x.key.cmp(&y.key))
     });
 
-    let skipped_entries = current
+    let mut skipped_entries: Vec<(String, String)> = current
         .entries
         .iter()
         .filter(|e| e.status != EntryStatus::Ran)
@@ -221,6 +221,14 @@ pub fn compare(
             )
         })
         .collect();
+    skipped_entries.extend(current.entries.iter().flat_map(|e| {
+        e.skipped_suites.iter().map(|s| {
+            (
+                format!("{} {}", e.matrix, s.suite),
+                format!("not run by design: {}", s.reason),
+            )
+        })
+    }));
 
     let decision = gate::decide(&items);
     Comparison {

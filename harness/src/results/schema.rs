@@ -73,6 +73,16 @@ pub struct EntryRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub suites: Vec<String>,
+    /// Suites this entry deliberately did not run (`[package.metadata.perf-gate]`
+    /// of `benches/Cargo.toml`), each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_suites: Vec<SkippedSuite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedSuite {
+    pub suite: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@
 //! and the kernels can never disagree on what "avx512" means.
 
 use super::suites::Suite;
+use crate::results::SkippedSuite;
 use engine::cpu::{SimdLevel, SIMD_ENV};
 use std::fmt;
 use std::path::Path;
@@ -59,10 +60,30 @@ impl MatrixEntry {
 
     /// Whether this entry runs `suite` (see the table above).
     pub fn runs(self, suite: &Suite) -> bool {
+        self.builds(suite) && suite.skip_reason(&self.name()).is_none()
+    }
+
+    /// Whether the entry's features build `suite` (whatever its skips say).
+    pub fn builds(self, suite: &Suite) -> bool {
         match self.features() {
             None => suite.required_features.is_empty(),
             Some(f) => suite.required_features.iter().any(|r| r == f),
         }
+    }
+
+    /// Suites of `selected` that this entry builds but deliberately does not
+    /// run, with the reason from `benches/Cargo.toml`.
+    pub fn skipped_suites(self, selected: &[Suite]) -> Vec<SkippedSuite> {
+        selected
+            .iter()
+            .filter(|s| self.builds(s))
+            .filter_map(|s| {
+                s.skip_reason(&self.name()).map(|r| SkippedSuite {
+                    suite: s.name.clone(),
+                    reason: r.to_string(),
+                })
+            })
+            .collect()
     }
 
     /// `Err(reason)` when this machine cannot run the entry.
@@ -157,13 +178,35 @@ mod tests {
         let cpu_suite = Suite {
             name: "kernels".into(),
             required_features: vec![],
+            skip: vec![],
         };
         let gpu_suite = Suite {
             name: "gpu".into(),
             required_features: vec!["gpu".into()],
+            skip: vec![],
         };
         let scalar = MatrixEntry::Cpu(SimdLevel::Scalar);
         assert!(scalar.runs(&cpu_suite) && !scalar.runs(&gpu_suite));
         assert!(MatrixEntry::Gpu.runs(&gpu_suite) && !MatrixEntry::Gpu.runs(&cpu_suite));
+
+        let skipped = Suite {
+            skip: vec![crate::runner::suites::SuiteSkip {
+                matrix: "cpu-scalar".into(),
+                reason: "too slow".into(),
+            }],
+            ..cpu_suite.clone()
+        };
+        let avx2 = MatrixEntry::Cpu(SimdLevel::Avx2);
+        assert!(!scalar.runs(&skipped) && avx2.runs(&skipped));
+        let all = [skipped, gpu_suite];
+        assert_eq!(
+            scalar.skipped_suites(&all),
+            vec![SkippedSuite {
+                suite: "kernels".into(),
+                reason: "too slow".into()
+            }]
+        );
+        assert!(avx2.skipped_suites(&all).is_empty());
+        assert!(MatrixEntry::Gpu.skipped_suites(&all).is_empty());
     }
 }

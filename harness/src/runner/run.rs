@@ -12,7 +12,7 @@ use super::{suites, workspace};
 use crate::error::{GateError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::results::criterion::import_criterion;
-use crate::results::{EntryRecord, EntryStatus, ResultsFile, RunSettings};
+use crate::results::{EntryRecord, EntryStatus, ResultsFile, RunSettings, SkippedSuite};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 
@@ -68,7 +68,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
     let target = workspace::target_dir(root);
     let out_root = target.join("perf-gate");
 
-    let plan: Vec<(MatrixEntry, Vec<String>)> = entries
+    let plan: Vec<(MatrixEntry, Vec<String>, Vec<SkippedSuite>)> = entries
         .iter()
         .map(|&e| {
             let names = suites
@@ -76,10 +76,10 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
                 .filter(|s| e.runs(s))
                 .map(|s| s.name.clone())
                 .collect();
-            (e, names)
+            (e, names, e.skipped_suites(&suites))
         })
         .collect();
-    let steps: usize = plan.iter().map(|(_, s)| s.len()).sum();
+    let steps: usize = plan.iter().map(|(_, s, _)| s.len()).sum();
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
@@ -98,7 +98,10 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
     let mut records = Vec::new();
     let mut entry_records = Vec::new();
     let mut failures = Vec::new();
-    for (entry, suites) in plan {
+    for (entry, suites, skipped) in plan {
+        for s in &skipped {
+            say(format!("{entry} {}: not run ({})", s.suite, s.reason));
+        }
         if suites.is_empty() {
             say(format!("{entry}: no selected suite applies"));
             entry_records.push(EntryRecord {
@@ -106,6 +109,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
                 status: EntryStatus::Skipped,
                 reason: Some("no selected suite applies to this entry".into()),
                 suites,
+                skipped_suites: skipped.clone(),
             });
             continue;
         }
@@ -117,6 +121,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
                 status: EntryStatus::Skipped,
                 reason: Some(reason),
                 suites: suites.clone(),
+                skipped_suites: skipped.clone(),
             });
             continue;
         }
@@ -151,6 +156,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
                 status: EntryStatus::Failed,
                 reason: Some(format!("build failed, see {}", log.display())),
                 suites: suites.clone(),
+                skipped_suites: skipped.clone(),
             });
             failures.push(e);
             continue;
@@ -207,6 +213,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
             status,
             reason,
             suites: suites.clone(),
+            skipped_suites: skipped.clone(),
         });
     }
     bar.finish_and_clear();

@@ -105,6 +105,7 @@ pub fn results(benchmarks: Vec<BenchmarkRecord>) -> ResultsFile {
             status: EntryStatus::Ran,
             reason: None,
             suites: vec!["kernels".into()],
+            skipped_suites: Vec::new(),
         }],
         benchmarks,
     )

@@ -1,0 +1,253 @@
+//! `bitnet generate` / `bitnet logits` / `BITNET_SIMD` through the real
+//! binary on a tiny synthetic model: the JSON shape users script against, and
+//! exit code 1 with a message naming the problem for each kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn bitnet_env(args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bitnet"));
+    cmd.args(args).env_remove("BITNET_SIMD");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run bitnet");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn bitnet(args: &[&str]) -> Out {
+    bitnet_env(args, &[])
+}
+
+/// One tiny I2S model (1 layer, vocab 512, context 512) shared by the tests.
+fn model() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tiny-i2s.gguf");
+        let out = bitnet(&[
+            "synth",
+            "--preset",
+            "tiny",
+            "--layers",
+            "1",
+            "--type",
+            "i2s",
+            "--seed",
+            "3",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 0, "synth failed: {}", out.stderr);
+        (dir, path)
+    });
+    path
+}
+
+fn model_arg() -> &'static str {
+    model().to_str().unwrap()
+}
+
+#[test]
+fn logits_all_json_has_one_row_of_vocab_size_per_token() {
+    let out = bitnet(&[
+        "logits",
+        "--model",
+        model_arg(),
+        "--tokens",
+        "1,2,300",
+        "--all",
+        "--json",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["tokens"], serde_json::json!([1, 2, 300]));
+    let rows = v["logits"].as_array().expect("logits array");
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let row = row.as_array().expect("row");
+        assert_eq!(row.len(), 512);
+        assert!(row.iter().all(|x| x.as_f64().is_some_and(f64::is_finite)));
+    }
+
+    // Without --all: the last position only, equal to the last row above
+    // (a causal model's last row does not depend on how it was asked for).
+    let last = bitnet(&[
+        "logits",
+        "--model",
+        model_arg(),
+        "--tokens",
+        "1,2,300",
+        "--json",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    let l: serde_json::Value = serde_json::from_str(&last.stdout).unwrap();
+    assert_eq!(l["logits"].as_array().unwrap().len(), 1);
+    assert_eq!(l["logits"][0], rows[2]);
+}
+
+#[test]
+fn generate_streams_ids_and_reports_speed_on_stderr() {
+    let out = bitnet(&[
+        "generate",
+        "--model",
+        model_arg(),
+        "--prompt-ids",
+        "1,5,9",
+        "-n",
+        "4",
+        "--temp",
+        "0",
+        "--print-ids",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ids: Vec<u32> = out
+        .stdout
+        .split_whitespace()
+        .map(|t| t.parse().expect("token id"))
+        .collect();
+    assert!(!ids.is_empty() && ids.len() <= 4, "{}", out.stdout);
+    assert!(ids.iter().all(|&t| t < 512));
+    assert!(out.stderr.contains("prefill: 3 tokens"), "{}", out.stderr);
+    assert!(out.stderr.contains("tok/s"), "{}", out.stderr);
+
+    // Greedy is deterministic: the same call gives the same ids.
+    let again = bitnet(&[
+        "generate",
+        "--model",
+        model_arg(),
+        "--prompt-ids",
+        "1,5,9",
+        "-n",
+        "4",
+        "--temp",
+        "0",
+        "--print-ids",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(again.stdout, out.stdout);
+}
+
+fn assert_fails(out: &Out, needle: &str) {
+    assert_eq!(
+        out.code, 1,
+        "stdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(needle),
+        "expected {needle:?} in {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unknown_token_id_is_an_error() {
+    let out = bitnet(&["logits", "--model", model_arg(), "--tokens", "1,512"]);
+    assert_fails(&out, "512");
+    let out = bitnet(&[
+        "generate",
+        "--model",
+        model_arg(),
+        "--prompt-ids",
+        "70000",
+        "-n",
+        "2",
+    ]);
+    assert_fails(&out, "70000");
+}
+
+#[test]
+fn prompt_longer_than_context_is_an_error() {
+    let ids: Vec<String> = (0..600).map(|i| (i % 500).to_string()).collect();
+    let ids = ids.join(",");
+    let out = bitnet(&["logits", "--model", model_arg(), "--tokens", &ids]);
+    assert_fails(&out, "context of 512");
+    let out = bitnet(&[
+        "generate",
+        "--model",
+        model_arg(),
+        "--prompt-ids",
+        "1,2,3",
+        "-n",
+        "511",
+    ]);
+    // 3 + 511 - 1 = 513 positions (the last sampled token is never fed back).
+    assert_fails(&out, "exceed the model's context of 512");
+}
+
+#[test]
+fn zero_new_tokens_is_an_error() {
+    let out = bitnet(&[
+        "generate",
+        "--model",
+        model_arg(),
+        "--prompt-ids",
+        "1,2",
+        "-n",
+        "0",
+    ]);
+    assert_fails(&out, "");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unknown_architecture_is_an_error() {
+    // Same file with every "bitnet-b1.58" (the architecture value and the
+    // prefix of its hyperparameter keys) renamed to an architecture nobody
+    // knows; lengths match so all offsets stay valid.
+    let bytes = std::fs::read(model()).unwrap();
+    let from = b"bitnet-b1.58";
+    let to = b"bitnet-x9.99";
+    let mut patched = bytes.clone();
+    let mut hits = 0;
+    let mut i = 0;
+    while i + from.len() <= patched.len() {
+        if &patched[i..i + from.len()] == from {
+            patched[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(hits >= 2, "architecture string not found ({hits} hits)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unknown-arch.gguf");
+    std::fs::write(&path, patched).unwrap();
+    let p = path.to_str().unwrap();
+    let out = bitnet(&["logits", "--model", p, "--tokens", "1"]);
+    assert_fails(&out, "bitnet-x9.99");
+    let out = bitnet(&["generate", "--model", p, "--prompt-ids", "1", "-n", "1"]);
+    assert_fails(&out, "bitnet-x9.99");
+}
+
+#[test]
+fn bitnet_simd_is_refused_when_invalid_and_honoured_when_valid() {
+    let out = bitnet_env(&["cpu"], &[("BITNET_SIMD", "avx5")]);
+    assert_fails(&out, "unknown SIMD level 'avx5'");
+    assert!(out.stdout.is_empty());
+
+    let out = bitnet_env(&["cpu"], &[("BITNET_SIMD", "scalar")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("simd: scalar"), "{}", out.stdout);
+}
