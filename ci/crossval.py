@@ -77,15 +77,29 @@ def margin(row):
     return float(top2[1] - top2[0])
 
 
+def is_eog(llm, t):
+    """llama.cpp's own end-of-generation test (EOS, EOT, ...), as `bitnet
+    generate` stops on them too."""
+    try:
+        import llama_cpp
+        return bool(llama_cpp.llama_vocab_is_eog(llama_cpp.llama_model_get_vocab(llm.model), t))
+    except (AttributeError, TypeError):
+        return t == llm.token_eos()
+
+
 def llama_greedy(llm, tokens, n):
+    """n greedy tokens (fewer when an end-of-generation token comes first: it
+    ends the list, as in `bitnet generate`, which stops without printing it)."""
     llm.reset()
     llm.eval(tokens)
     out, margins = [], []
     for _ in range(n):
         row = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
         t = int(np.argmax(row))
-        out.append(t)
         margins.append(margin(row))
+        if is_eog(llm, t):
+            break
+        out.append(t)
         llm.eval([t])
     return out, margins
 
@@ -125,7 +139,11 @@ def check_model(bitnet, path, threads, n_greedy):
         g_ours, _ = our_greedy(bitnet, path, prompt, n_greedy, threads)
         g_ref, margins = llama_greedy(llm, prompt, n_greedy)
         split = next((i for i, (a, b) in enumerate(zip(g_ours, g_ref)) if a != b), None)
-        if split is None and len(g_ours) == len(g_ref):
+        if split is None and len(g_ours) != len(g_ref):
+            # One side stopped at end of generation where the other went on:
+            # they split at the shorter length.
+            split = min(len(g_ours), len(g_ref))
+        if split is None:
             res["greedy_equal"] += 1
         elif split is not None and margins[split] <= TOL:
             res["greedy_exceptions"] += 1
@@ -210,17 +228,26 @@ def main():
                "--print-ids", "--threads", str(a.threads)]
         rss = peak_rss_kib(cmd) * 1024
         size = os.path.getsize(a.speed_model)
+        cfg = json.loads(run([a.bitnet, "inspect", a.speed_model, "--json"]).stdout)["config"]
+        # The session holds K and V in f32 for every layer and position it
+        # may reach: prompt + generated - 1.
+        positions = len(prompt) + a.decode + 1 - 1
+        kv = 2 * 4 * cfg["n_layer"] * cfg["n_head_kv"] * cfg["head_dim"] * positions
+        rss_limit = size + kv + 300 * 2**20
         bw = read_bandwidth_gbs()
         speed = {"model": os.path.basename(a.speed_model), "llama_cpp_decode_tok_s": ref,
                  "ours_decode_tok_s": ours, "ratio": ours / ref, "ours_stderr": line,
-                 "peak_rss_bytes": rss, "file_bytes": size,
+                 "peak_rss_bytes": rss, "file_bytes": size, "kv_cache_bytes": kv,
+                 "peak_rss_limit_bytes": rss_limit, "peak_rss_ok": rss <= rss_limit,
                  "read_bandwidth_gb_s_numpy_1thread": bw}
         report["speed"] = speed
         print(f"decode tok/s, {a.threads} threads: ours {ours:.2f}, llama.cpp {ref:.2f}, "
               f"ratio {ours / ref:.2f}; peak RSS {rss / 2**20:.0f} MiB for a {size / 2**20:.0f} MiB file; "
               f"read bandwidth (numpy, 1 thread) {bw:.1f} GB/s -> bound {bw * 1e9 / size:.1f} tok/s "
               f"if every byte of the file is read once per token")
-        ok &= ours >= ref
+        print(f"peak RSS {rss / 2**20:.0f} MiB <= file + KV cache ({kv / 2**20:.1f} MiB) + 300 MiB "
+              f"= {rss_limit / 2**20:.0f} MiB: {'yes' if rss <= rss_limit else 'NO'}")
+        ok &= ours >= ref and rss <= rss_limit
     tmp = a.report + ".tmp"
     with open(tmp, "w") as f:
         json.dump(report, f, indent=2)

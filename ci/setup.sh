@@ -14,6 +14,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-cargo build --workspace --all-targets
+# The features ci/test.sh tests with, so its test build reuses this one.
+cargo build --workspace --all-targets --features bitnet-engine/gpu
 cargo build --release -p perf-gate -p bitnet-engine
 echo "setup: done"

@@ -7,6 +7,10 @@ source ci/env.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy --workspace --all-targets --features bitnet-engine/gpu -- -D warnings
+cargo clippy --workspace --all-targets --features bitnet-engine/gpu,bitnet-benches/gpu -- -D warnings
 cargo build --workspace --features bitnet-engine/gpu
 cargo test --workspace --features bitnet-engine/gpu
+# The gpu suite's no-device path: criterion's test mode runs it once and it
+# must print its skip line (or, on a GPU machine, run every benchmark once).
+cargo test -p bitnet-benches --features gpu --bench gpu 2>&1 | tee target/gpu-bench-test.log
+grep -qE "skipped: gpu benches need a CUDA device|Success" target/gpu-bench-test.log

@@ -24,11 +24,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".perf-gate-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".perf-gate-").suffix(".tmp");
+    // tempfile creates 0600; baselines and reports are meant to be read by
+    // others (CI artifacts, web servers), like any file `cp` would write.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(err)?;
     let stall = std::env::var(STALL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok());

@@ -191,7 +191,7 @@ pub fn compare(
                 p_adjusted,
                 mde_pct: pct(mde),
                 threshold_pct,
-                class: classify::classify(delta_pct, significant, pct(mde), threshold_pct),
+                class: classify::classify(delta_pct, pct(hi), significant, pct(mde), threshold_pct),
                 key: t.key,
             }
         })

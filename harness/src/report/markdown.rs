@@ -86,7 +86,7 @@ fn summary(w: &mut String, r: &ReportInput<'_>) {
         let _ = writeln!(w, "| {} | {} |", k, c.count(k));
     }
     if !c.skipped_entries.is_empty() {
-        let _ = writeln!(w, "\nMatrix entries not measured in the current run:\n");
+        let _ = writeln!(w, "\nNot measured in the current run:\n");
         for (m, why) in &c.skipped_entries {
             let _ = writeln!(w, "- `{m}`: {why}");
         }
@@ -99,8 +99,8 @@ fn row(b: &BenchComparison) -> String {
         "| `{}` | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} |",
         b.key.id,
         b.size.as_deref().unwrap_or("-"),
-        format::time(b.current.mean_ns),
-        format::time(b.baseline.mean_ns),
+        format::time_sd(b.current.mean_ns, b.current.sd_ns, b.current.n),
+        format::time_sd(b.baseline.mean_ns, b.baseline.sd_ns, b.baseline.n),
         format::throughput(b.throughput, b.current.mean_ns),
         format::pct(b.delta_pct),
         format::ci(b.ci_pct),
@@ -110,7 +110,7 @@ fn row(b: &BenchComparison) -> String {
     )
 }
 
-const HEADER: &str = "| Benchmark | Size | Time | Baseline | Throughput | Delta | 95% CI | p (corrected) | MDE | Class |\n|---|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| Benchmark | Size | Time (±SD, n) | Baseline (±SD, n) | Throughput | Delta | 95% CI | p (corrected) | MDE | Class |\n|---|---|---|---|---|---|---|---|---|---|";
 
 fn regressions(w: &mut String, items: &[BenchComparison]) {
     let _ = writeln!(w, "## Regressions\n");
@@ -158,7 +158,7 @@ fn regressions(w: &mut String, items: &[BenchComparison]) {
     }
 }
 
-const HEADER_TAIL: &str = "| Benchmark | Size | Time | Baseline | Throughput | Delta | 95% CI | p (corrected) | MDE | Class |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+const HEADER_TAIL: &str = "| Benchmark | Size | Time (±SD, n) | Baseline (±SD, n) | Throughput | Delta | 95% CI | p (corrected) | MDE | Class |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 fn suites(w: &mut String, items: &[BenchComparison]) {
     let _ = writeln!(w, "## Results by suite\n");

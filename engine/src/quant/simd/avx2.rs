@@ -369,48 +369,111 @@ pub fn decode_tl1(src: &[u8], table: &[f32; 3], dst: &mut [f32]) -> Result<(), u
     Ok(())
 }
 
-/// [`tl2::dequantize_body`]: triples to codes through tables, codes to
-/// floats with SIMD.
+/// Constants of [`decode_tl2`] for the six 16-weight groups of a block:
+/// group `h` covers weights `16 h..16 h + 16`, i.e. triples from
+/// `start(h) = 16 h / 3` on. `rep[h]` picks, for each weight, its triple
+/// within a 16-byte window at `start(h)`; `j1[h]` / `j2[h]` mark the weights
+/// that are the second / third of their triple.
+struct Tl2Groups {
+    rep: [__m128i; 6],
+    j1: [__m128i; 6],
+    j2: [__m128i; 6],
+}
+
+impl Tl2Groups {
+    const fn start(h: usize) -> usize {
+        16 * h / 3
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn new() -> Self {
+        let mut g = Tl2Groups {
+            rep: [_mm_setzero_si128(); 6],
+            j1: [_mm_setzero_si128(); 6],
+            j2: [_mm_setzero_si128(); 6],
+        };
+        for h in 0..6 {
+            let (mut rep, mut j1, mut j2) = ([0u8; 16], [0u8; 16], [0u8; 16]);
+            for l in 0..16 {
+                let w = 16 * h + l;
+                rep[l] = (w / 3 - Self::start(h)) as u8;
+                j1[l] = if w % 3 == 1 { 0xff } else { 0 };
+                j2[l] = if w % 3 == 2 { 0xff } else { 0 };
+            }
+            g.rep[h] = ld16b(&rep);
+            g.j1[h] = ld16b(&j1);
+            g.j2[h] = ld16b(&j2);
+        }
+        g
+    }
+}
+
+/// [`tl2::dequantize_body`] with byte shuffles: per block the 32 magnitudes
+/// and sign bytes go to small stack buffers; each 16-weight group gathers
+/// its triples' magnitudes (`pshufb`), looks up the code of weight `j` of
+/// the triple in three 16-entry tables ([`tables::TL2_CODES`] at sign 0),
+/// negates where the sign is set (`2 - c`) and widens the codes to floats.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub fn decode_tl2(src: &[u8], cols: usize, table: &[f32; 3], dst: &mut [f32]) -> Result<(), usize> {
     let lay = tl2::RowLayout::new(cols);
     let t = table8(table);
     let dec = tables::TL2_CODES;
-    let mut c = [0u8; tl2::BLOCK];
-    let mut bad = false;
+    let codes_at_sign0 = [0, 1, 2].map(|j| ld16b(&dec[j][..16]));
+    let groups = Tl2Groups::new();
+    let (nibble, thirteen, two) = (
+        _mm_set1_epi8(0x0f),
+        _mm_set1_epi8(tl2::MAX_MAGNITUDE as i8),
+        _mm_set1_epi8(2),
+    );
+    let bit = _mm_set_epi8(-128, 64, 32, 16, 8, 4, 2, 1, -128, 64, 32, 16, 8, 4, 2, 1);
+    let spread_lo = _mm_set_epi8(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    let spread_hi = _mm_set_epi8(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+    // Triple k's magnitude / sign byte at k; padded so every window fits.
+    let (mut mbuf, mut sbuf) = ([0u8; 48], [0u8; 48]);
+    let mut bad = _mm_setzero_si128();
     for (b, y) in src
         .chunks_exact(lay.row_bytes)
         .zip(dst.chunks_exact_mut(cols))
     {
-        for blk in 0..lay.blocks {
-            let mags = &b[blk * tl2::MAG_BYTES..(blk + 1) * tl2::MAG_BYTES];
+        let (body, _) = y.split_at_mut(lay.blocks * tl2::BLOCK);
+        for (blk, yb) in body.chunks_exact_mut(tl2::BLOCK).enumerate() {
+            let mags = ld16b(&b[blk * tl2::MAG_BYTES..]);
+            let lo = _mm_and_si128(mags, nibble);
+            let hi = _mm_and_si128(_mm_srli_epi16::<4>(mags), nibble);
+            bad = _mm_or_si128(bad, _mm_cmpgt_epi8(_mm_max_epu8(lo, hi), thirteen));
+            st16b(&mut mbuf[..16], lo);
+            st16b(&mut mbuf[16..32], hi);
             let s = &b[lay.signs_at + blk * tl2::SIGN_BYTES..];
-            let word = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            for k in 0..tl2::TRIPLES {
-                let m = (mags[k % 16] >> (4 * (k / 16))) & 15;
-                bad |= m > tl2::MAX_MAGNITUDE;
-                let code = (m | ((word >> k) as u8 & 1) << 4) as usize;
-                c[3 * k] = dec[0][code];
-                c[3 * k + 1] = dec[1][code];
-                c[3 * k + 2] = dec[2][code];
+            let word = _mm_set1_epi32(i32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+            for (half, spread) in [spread_lo, spread_hi].into_iter().enumerate() {
+                let bits = _mm_and_si128(_mm_shuffle_epi8(word, spread), bit);
+                st16b(&mut sbuf[16 * half..], _mm_cmpeq_epi8(bits, bit));
             }
-            for (i, yc) in y[blk * tl2::BLOCK..(blk + 1) * tl2::BLOCK]
-                .chunks_exact_mut(16)
-                .enumerate()
-            {
-                codes16_to_f32(ld16b(&c[16 * i..]), t, yc);
+            for (h, yg) in yb.chunks_exact_mut(16).enumerate() {
+                let at = Tl2Groups::start(h);
+                let m = _mm_shuffle_epi8(ld16b(&mbuf[at..]), groups.rep[h]);
+                let neg = _mm_shuffle_epi8(ld16b(&sbuf[at..]), groups.rep[h]);
+                let c = _mm_shuffle_epi8(codes_at_sign0[0], m);
+                let c = _mm_blendv_epi8(c, _mm_shuffle_epi8(codes_at_sign0[1], m), groups.j1[h]);
+                let c = _mm_blendv_epi8(c, _mm_shuffle_epi8(codes_at_sign0[2], m), groups.j2[h]);
+                let c = _mm_blendv_epi8(c, _mm_sub_epi8(two, c), neg);
+                codes16_to_f32(c, t, yg);
             }
         }
         let tail0 = lay.blocks * tl2::BLOCK;
-        bad |= tl1::dequantize_runs(
+        if tl1::dequantize_runs(
             &b[lay.tail_at..],
             lay.tail_weights / 4,
             table,
             &mut y[tail0..],
         )
-        .is_err();
+        .is_err()
+        {
+            bad = _mm_set1_epi8(-1);
+        }
     }
-    if bad {
+    if _mm_movemask_epi8(bad) != 0 {
         return tl2::dequantize_body(src, cols, table, dst);
     }
     Ok(())
