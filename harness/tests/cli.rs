@@ -115,6 +115,10 @@ fn planted_12_percent_slowdown_fails_as_major() {
     assert!(md.contains("**Evidence**: `method: Welch t-test"));
     assert!(md.contains("quantize/tl2/4096"));
     assert!(md.contains("Not provided"), "accuracy absent must be said");
+    assert!(
+        md.contains("**Confirm before acting.**"),
+        "a FAIL from one process per side must say what the p-values leave out"
+    );
     assert!(text(&o).contains("FAIL"));
 }
 
@@ -129,6 +133,8 @@ fn identical_data_passes() {
     for id in IDS {
         assert_eq!(class_of(&r, id), "acceptable");
     }
+    let md = std::fs::read_to_string(d.path().join("out/report.md")).unwrap();
+    assert!(!md.contains("Confirm before acting"), "no caution on a PASS");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use super::{evidence::evidence, format, ReportInput};
 use crate::compare::{BenchComparison, Class, Decision};
 use crate::fingerprint::Fingerprint;
+use crate::results::ResultsFile;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -27,6 +28,17 @@ pub fn render(r: &ReportInput<'_>) -> String {
         }
     );
     let _ = writeln!(w, "**Evidence**: `{}`\n", evidence(c));
+    if c.decision == Decision::Fail && !(is_ab(r.baseline) && is_ab(r.current)) {
+        let _ = writeln!(
+            w,
+            "> ⚠️ **Confirm before acting.** Each side's samples come from one process per \
+             suite, and the p-values treat them as independent: differences *between* \
+             processes (memory layout, other tenants of the machine) are not in them. \
+             `perf-gate ab --base <baseline rev> --head <this rev>` alternates processes of \
+             both revisions; `perf-gate ab --base <rev> --aa` shows what two identical \
+             revisions look like on this machine.\n"
+        );
+    }
 
     if !c.fingerprint_diffs.is_empty() {
         let _ = writeln!(
@@ -54,6 +66,11 @@ pub fn render(r: &ReportInput<'_>) -> String {
     commands(w, r);
     method(w, r);
     md
+}
+
+/// Whether `r` pools several interleaved processes per side (`perf-gate ab`).
+fn is_ab(r: &ResultsFile) -> bool {
+    r.settings.source == "ab"
 }
 
 fn summary(w: &mut String, r: &ReportInput<'_>) {
