@@ -162,8 +162,9 @@ struct AbArgs {
     /// A/A run: the base against itself, to measure false alarms and the noise floor.
     #[arg(long)]
     aa: bool,
-    /// Interleaved rounds (A B, B A, ...).
-    #[arg(long, default_value_t = 3)]
+    /// Interleaved rounds (A B, B A, ...); each is one process per side, and
+    /// the comparison tests one mean per process, so more rounds, more power.
+    #[arg(long, default_value_t = 5)]
     rounds: usize,
     #[command(flatten)]
     sel: Selection,

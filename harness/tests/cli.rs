@@ -134,7 +134,10 @@ fn identical_data_passes() {
         assert_eq!(class_of(&r, id), "acceptable");
     }
     let md = std::fs::read_to_string(d.path().join("out/report.md")).unwrap();
-    assert!(!md.contains("Confirm before acting"), "no caution on a PASS");
+    assert!(
+        !md.contains("Confirm before acting"),
+        "no caution on a PASS"
+    );
 }
 
 #[test]

@@ -176,7 +176,7 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
                     inv.run(&log, |_| {})?;
                     if home.exists() {
                         for rec in import_criterion(&home, &e.name(), suite)? {
-                            pool(&mut side.records, rec);
+                            pool(&mut side.records, rec, round as u32);
                         }
                     }
                     bar.inc(1);
@@ -220,14 +220,52 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
 }
 
 /// Appends a round's samples to the pooled record of the same benchmark.
-fn pool(into: &mut BTreeMap<crate::results::BenchKey, BenchmarkRecord>, rec: BenchmarkRecord) {
+/// Adds the samples of `rec`, measured in round `round`, to the side's pool,
+/// numbering them with the round so `compare` can use one mean per process.
+fn pool(
+    into: &mut BTreeMap<crate::results::BenchKey, BenchmarkRecord>,
+    mut rec: BenchmarkRecord,
+    round: u32,
+) {
+    let n = rec.sample_ns.len();
     match into.get_mut(&rec.key()) {
         Some(existing) => {
             existing.iters.extend(rec.iters);
             existing.sample_ns.extend(rec.sample_ns);
+            existing.runs.extend(std::iter::repeat_n(round, n));
         }
         None => {
+            rec.runs = vec![round; n];
             into.insert(rec.key(), rec);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_numbers_samples_with_their_round() {
+        let rec = |ns: Vec<f64>| BenchmarkRecord {
+            matrix: "cpu-avx2".into(),
+            suite: "kernels".into(),
+            id: "gemv/i2s/1".into(),
+            group: "gemv".into(),
+            function: None,
+            value: None,
+            throughput: None,
+            sampling_mode: "Flat".into(),
+            iters: vec![1.0; ns.len()],
+            sample_ns: ns,
+            runs: Vec::new(),
+        };
+        let mut pool_map = BTreeMap::new();
+        pool(&mut pool_map, rec(vec![1.0, 2.0]), 0);
+        pool(&mut pool_map, rec(vec![5.0, 6.0, 7.0]), 1);
+        let r = pool_map.values().next().unwrap();
+        assert_eq!(r.sample_ns, vec![1.0, 2.0, 5.0, 6.0, 7.0]);
+        assert_eq!(r.runs, vec![0, 0, 1, 1, 1]);
+        assert_eq!(r.run_means(), Some(vec![1.5, 6.0]));
     }
 }

@@ -67,6 +67,22 @@ pub struct BenchComparison {
     pub mde_pct: f64,
     pub threshold_pct: f64,
     pub class: Class,
+    /// What `baseline.n` and `current.n` count.
+    #[serde(default)]
+    pub unit: Unit,
+}
+
+/// The unit of replication of a comparison.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Criterion samples of one process per side: the p-value sees only the
+    /// scatter within that process.
+    #[default]
+    Samples,
+    /// One mean per process (both sides measured in two or more processes,
+    /// as `perf-gate ab` does): differences between processes are in it.
+    Processes,
 }
 
 /// A benchmark that could not be tested, and why.
@@ -105,6 +121,7 @@ struct Tested {
     rec: BenchmarkRecord,
     a: Summary,
     b: Summary,
+    unit: Unit,
 }
 
 /// Compares `current` against `baseline` under `settings` and `config`
@@ -135,12 +152,17 @@ pub fn compare(
     let mut tested = Vec::new();
     for (key, b) in &cur {
         let Some(a) = base.get(key) else { continue };
-        match (Summary::of(&a.sample_ns), Summary::of(&b.sample_ns)) {
+        let (xa, xb, unit) = match (a.run_means(), b.run_means()) {
+            (Some(ra), Some(rb)) => (ra, rb, Unit::Processes),
+            _ => (a.sample_ns.clone(), b.sample_ns.clone(), Unit::Samples),
+        };
+        match (Summary::of(&xa), Summary::of(&xb)) {
             (Some(sa), Some(sb)) => tested.push(Tested {
                 key: key.clone(),
                 rec: (*b).clone(),
                 a: sa,
                 b: sb,
+                unit,
             }),
             _ => untested.push(Untested {
                 key: key.clone(),
@@ -192,6 +214,7 @@ pub fn compare(
                 mde_pct: pct(mde),
                 threshold_pct,
                 class: classify::classify(delta_pct, pct(hi), significant, pct(mde), threshold_pct),
+                unit: t.unit,
                 key: t.key,
             }
         })

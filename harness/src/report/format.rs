@@ -3,15 +3,15 @@
 use crate::results::{Throughput, ThroughputUnit};
 
 /// Nanoseconds with an SI unit, three significant digits.
-/// "1.23 ms ±0.8% n=20": mean, relative standard deviation and sample count
-/// (the n the t-test used).
-pub fn time_sd(mean_ns: f64, sd_ns: f64, n: usize) -> String {
+/// "1.23 ms ±0.8% n=20": mean, relative standard deviation and the n the
+/// t-test used (`unit` names what n counts when it is not samples).
+pub fn time_sd(mean_ns: f64, sd_ns: f64, n: usize, unit: &str) -> String {
     let rel = if mean_ns > 0.0 {
         100.0 * sd_ns / mean_ns
     } else {
         0.0
     };
-    format!("{} ±{rel:.1}% n={n}", time(mean_ns))
+    format!("{} ±{rel:.1}% n={n}{unit}", time(mean_ns))
 }
 
 pub fn time(ns: f64) -> String {

@@ -3,9 +3,8 @@
 //! SLOs, environment, commands, method notes.
 
 use super::{evidence::evidence, format, ReportInput};
-use crate::compare::{BenchComparison, Class, Decision};
+use crate::compare::{BenchComparison, Class, Decision, Unit};
 use crate::fingerprint::Fingerprint;
-use crate::results::ResultsFile;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -28,14 +27,14 @@ pub fn render(r: &ReportInput<'_>) -> String {
         }
     );
     let _ = writeln!(w, "**Evidence**: `{}`\n", evidence(c));
-    if c.decision == Decision::Fail && !(is_ab(r.baseline) && is_ab(r.current)) {
+    if c.regressions().any(|b| b.unit == Unit::Samples) {
         let _ = writeln!(
             w,
             "> ⚠️ **Confirm before acting.** Each side's samples come from one process per \
              suite, and the p-values treat them as independent: differences *between* \
              processes (memory layout, other tenants of the machine) are not in them. \
-             `perf-gate ab --base <baseline rev> --head <this rev>` alternates processes of \
-             both revisions; `perf-gate ab --base <rev> --aa` shows what two identical \
+             `perf-gate ab --base <baseline rev> --head <this rev> --rounds 5` alternates \
+             processes of both revisions and tests one mean per process; `perf-gate ab --base <rev> --aa` shows what two identical \
              revisions look like on this machine.\n"
         );
     }
@@ -68,9 +67,12 @@ pub fn render(r: &ReportInput<'_>) -> String {
     md
 }
 
-/// Whether `r` pools several interleaved processes per side (`perf-gate ab`).
-fn is_ab(r: &ResultsFile) -> bool {
-    r.settings.source == "ab"
+/// Suffix of n: nothing for criterion samples, " runs" for process means.
+fn unit(b: &BenchComparison) -> &'static str {
+    match b.unit {
+        Unit::Samples => "",
+        Unit::Processes => " runs",
+    }
 }
 
 fn summary(w: &mut String, r: &ReportInput<'_>) {
@@ -116,8 +118,8 @@ fn row(b: &BenchComparison) -> String {
         "| `{}` | {} | {} | {} | {} | {} | {} | {} | {:.1}% | {} |",
         b.key.id,
         b.size.as_deref().unwrap_or("-"),
-        format::time_sd(b.current.mean_ns, b.current.sd_ns, b.current.n),
-        format::time_sd(b.baseline.mean_ns, b.baseline.sd_ns, b.baseline.n),
+        format::time_sd(b.current.mean_ns, b.current.sd_ns, b.current.n, unit(b)),
+        format::time_sd(b.baseline.mean_ns, b.baseline.sd_ns, b.baseline.n, unit(b)),
         format::throughput(b.throughput, b.current.mean_ns),
         format::pct(b.delta_pct),
         format::ci(b.ci_pct),
@@ -355,17 +357,20 @@ fn method(w: &mut String, r: &ReportInput<'_>) {
     let _ = writeln!(
         w,
         "## Method\n\n\
-         - Observations: criterion's samples, each converted to time per iteration (sample time / iterations).\n\
+         - Observations: criterion's samples, each converted to time per iteration (sample time / iterations). \
+         When both sides were measured in two or more processes (`perf-gate ab` numbers its rounds), the \
+         observations are the per-process means instead (n counts runs): a t-test on pooled samples would \
+         treat the scatter between processes as if it were the scatter within one.\n\
          - Test: Welch's unequal-variance t-test per benchmark (Welch-Satterthwaite df), two-sided; \
          p-values corrected across all {} compared benchmarks with {}; delta CI at {:.0}% relative to the baseline mean.\n\
          - Gate: FAIL iff a benchmark's corrected p < {} **and** its slowdown exceeds its threshold \
          ({}% unless `perf-gate.toml` says otherwise). Classes: minor >= 1x, major >= 2x, critical >= 3x threshold.\n\
          - MDE: the change detectable with {:.0}% power at the strictest per-test level alpha/m; \
          a non-significant result with MDE above the threshold is *inconclusive*, not *acceptable*.\n\
-         - What a p-value means here: the scatter *within* each run. Drift *between* runs on a shared machine \
-         (frequency, co-tenants, memory layout) is not in it, so small significant deltas are expected between runs; \
-         the threshold absorbs them. For a PR on a noisy machine use `perf-gate ab`, which interleaves both \
-         revisions on the same machine, and `perf-gate ab --aa` to measure the noise floor.\n",
+         - What a p-value means here: with n counting samples, the scatter *within* one process. Differences \
+         *between* processes on a shared machine (frequency, co-tenants, memory layout) are not in it and can \
+         exceed the threshold. For a PR on a noisy machine use `perf-gate ab --rounds 5` (n counts runs, so \
+         those differences are in the p-value), and `perf-gate ab --aa` to see the noise floor.\n",
         r.comparison.items.len(),
         s.correction.describe(),
         s.confidence * 100.0,

@@ -119,6 +119,7 @@ pub fn import_criterion(dir: &Path, matrix: &str, suite: &str) -> Result<Vec<Ben
             sampling_mode: sample.sampling_mode,
             iters: sample.iters,
             sample_ns,
+            runs: Vec::new(),
         });
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -96,6 +96,13 @@ pub fn validate(results: &ResultsFile) -> std::result::Result<(), String> {
                 b.iters.len()
             ));
         }
+        if !b.runs.is_empty() && b.runs.len() != b.sample_ns.len() {
+            return Err(format!(
+                "benchmark {key} has {} samples but {} run numbers",
+                b.sample_ns.len(),
+                b.runs.len()
+            ));
+        }
         if let Some(bad) = b.sample_ns.iter().find(|x| !x.is_finite() || **x <= 0.0) {
             return Err(format!("benchmark {key} has an invalid sample time {bad}"));
         }

@@ -118,6 +118,12 @@ pub struct BenchmarkRecord {
     pub iters: Vec<f64>,
     /// Per-iteration time of each sample, nanoseconds.
     pub sample_ns: Vec<f64>,
+    /// The process (criterion run) each sample came from, parallel to
+    /// `sample_ns`; empty when all came from one process. `perf-gate ab`
+    /// numbers its rounds here, and `compare` then treats the process, not
+    /// the sample, as the unit of replication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<u32>,
 }
 
 /// Identity of a benchmark across files.
@@ -135,6 +141,21 @@ impl fmt::Display for BenchKey {
 }
 
 impl BenchmarkRecord {
+    /// Mean time per iteration of each process, in process order, when the
+    /// samples come from two or more processes.
+    pub fn run_means(&self) -> Option<Vec<f64>> {
+        if self.runs.len() != self.sample_ns.len() {
+            return None;
+        }
+        let mut by_run: std::collections::BTreeMap<u32, (f64, usize)> = Default::default();
+        for (&r, &x) in self.runs.iter().zip(&self.sample_ns) {
+            let e = by_run.entry(r).or_default();
+            e.0 += x;
+            e.1 += 1;
+        }
+        (by_run.len() >= 2).then(|| by_run.values().map(|(s, n)| s / *n as f64).collect())
+    }
+
     pub fn key(&self) -> BenchKey {
         BenchKey {
             matrix: self.matrix.clone(),
@@ -184,4 +205,34 @@ impl ResultsFile {
 
 pub fn tool_name() -> String {
     format!("perf-gate {}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(sample_ns: Vec<f64>, runs: Vec<u32>) -> BenchmarkRecord {
+        BenchmarkRecord {
+            matrix: "m".into(),
+            suite: "s".into(),
+            id: "g/f/1".into(),
+            group: "g".into(),
+            function: None,
+            value: None,
+            throughput: None,
+            sampling_mode: "Flat".into(),
+            iters: vec![1.0; sample_ns.len()],
+            sample_ns,
+            runs,
+        }
+    }
+
+    #[test]
+    fn run_means_need_two_processes_and_matching_lengths() {
+        let r = rec(vec![1.0, 3.0, 10.0, 20.0, 30.0], vec![0, 0, 1, 1, 1]);
+        assert_eq!(r.run_means(), Some(vec![2.0, 20.0]));
+        assert_eq!(rec(vec![1.0, 2.0], vec![4, 4]).run_means(), None);
+        assert_eq!(rec(vec![1.0, 2.0], vec![]).run_means(), None);
+        assert_eq!(rec(vec![1.0, 2.0], vec![0]).run_means(), None);
+    }
 }

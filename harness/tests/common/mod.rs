@@ -72,6 +72,7 @@ pub fn record(
         sampling_mode: "Linear".into(),
         iters,
         sample_ns,
+        runs: Vec::new(),
     }
 }
 
