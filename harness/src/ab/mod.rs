@@ -7,8 +7,10 @@
 //! round 2:  A B ...
 //! ```
 //!
-//! Each side's samples are pooled over rounds and compared like any two
-//! results files. Slow drift of the machine then lands in both sides instead
+//! Each side's samples are pooled over rounds, numbered with their round
+//! (`runs`), and compared like any two results files: `compare` then tests
+//! one mean per process, so the differences between processes, which on a
+//! shared machine dwarf the scatter within one, are in the p-value. Slow drift of the machine then lands in both sides instead
 //! of in the difference. `--aa` runs one revision against itself: every
 //! FAIL it reports is a false alarm, and its deltas show the noise floor.
 
