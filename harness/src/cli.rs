@@ -76,6 +76,11 @@ struct Selection {
     /// Criterion samples per benchmark (criterion's default is 100).
     #[arg(long, value_parser = clap::value_parser!(u64).range(10..))]
     sample_size: Option<u64>,
+    /// Processes per suite (run, compare): with 2 or more, `compare` tests one
+    /// mean per process, which sees the differences between processes that
+    /// a single run cannot. `ab` uses --rounds instead.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
 }
 
 impl Selection {
@@ -85,6 +90,7 @@ impl Selection {
             matrix: self.matrix.clone(),
             quick: self.quick,
             sample_size: self.sample_size.map(|n| n as usize),
+            runs: self.runs as usize,
         }
     }
 }

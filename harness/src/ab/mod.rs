@@ -10,9 +10,10 @@
 //! Each side's samples are pooled over rounds, numbered with their round
 //! (`runs`), and compared like any two results files: `compare` then tests
 //! one mean per process, so the differences between processes, which on a
-//! shared machine dwarf the scatter within one, are in the p-value. Slow drift of the machine then lands in both sides instead
-//! of in the difference. `--aa` runs one revision against itself: every
-//! FAIL it reports is a false alarm, and its deltas show the noise floor.
+//! shared machine dwarf the scatter within one, are in the p-value. Slow
+//! drift of the machine lands in both sides instead of in the difference.
+//! `--aa` runs one revision against itself: every FAIL it reports is a false
+//! alarm, and its deltas show the noise floor.
 
 pub mod build;
 pub mod worktree;
@@ -20,7 +21,9 @@ pub mod worktree;
 use crate::error::{GateError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::results::criterion::import_criterion;
-use crate::results::{BenchmarkRecord, EntryRecord, EntryStatus, ResultsFile, RunSettings};
+use crate::results::{
+    pool_run, BenchmarkRecord, EntryRecord, EntryStatus, ResultsFile, RunSettings,
+};
 use crate::runner::exec::Invocation;
 use crate::runner::run::criterion_args;
 use crate::runner::{suites, workspace, MatrixEntry, RunOptions};
@@ -178,7 +181,7 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
                     inv.run(&log, |_| {})?;
                     if home.exists() {
                         for rec in import_criterion(&home, &e.name(), suite)? {
-                            pool(&mut side.records, rec, round as u32);
+                            pool_run(&mut side.records, rec, round as u32);
                         }
                     }
                     bar.inc(1);
@@ -221,28 +224,6 @@ pub fn run_ab(root: &Path, opts: &AbOptions) -> Result<(ResultsFile, ResultsFile
     Ok((a, b))
 }
 
-/// Appends a round's samples to the pooled record of the same benchmark.
-/// Adds the samples of `rec`, measured in round `round`, to the side's pool,
-/// numbering them with the round so `compare` can use one mean per process.
-fn pool(
-    into: &mut BTreeMap<crate::results::BenchKey, BenchmarkRecord>,
-    mut rec: BenchmarkRecord,
-    round: u32,
-) {
-    let n = rec.sample_ns.len();
-    match into.get_mut(&rec.key()) {
-        Some(existing) => {
-            existing.iters.extend(rec.iters);
-            existing.sample_ns.extend(rec.sample_ns);
-            existing.runs.extend(std::iter::repeat_n(round, n));
-        }
-        None => {
-            rec.runs = vec![round; n];
-            into.insert(rec.key(), rec);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,8 +244,8 @@ mod tests {
             runs: Vec::new(),
         };
         let mut pool_map = BTreeMap::new();
-        pool(&mut pool_map, rec(vec![1.0, 2.0]), 0);
-        pool(&mut pool_map, rec(vec![5.0, 6.0, 7.0]), 1);
+        pool_run(&mut pool_map, rec(vec![1.0, 2.0]), 0);
+        pool_run(&mut pool_map, rec(vec![5.0, 6.0, 7.0]), 1);
         let r = pool_map.values().next().unwrap();
         assert_eq!(r.sample_ns, vec![1.0, 2.0, 5.0, 6.0, 7.0]);
         assert_eq!(r.runs, vec![0, 0, 1, 1, 1]);

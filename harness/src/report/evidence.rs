@@ -2,14 +2,20 @@
 //! comparison (method; result; reason).
 
 use super::format;
-use crate::compare::{BenchComparison, Class, Comparison, Decision};
+use crate::compare::{BenchComparison, Class, Comparison, Decision, Unit};
 
 pub fn evidence(c: &Comparison) -> String {
     let s = &c.settings;
     let entries: std::collections::BTreeSet<&str> =
         c.items.iter().map(|i| i.key.matrix.as_str()).collect();
+    let processes = c.items.iter().filter(|i| i.unit == Unit::Processes).count();
+    let observations = match processes {
+        0 => "per-iteration samples".to_string(),
+        p if p == c.items.len() => "per-process means".to_string(),
+        p => format!("per-process means ({p}) or per-iteration samples"),
+    };
     let method = format!(
-        "method: Welch t-test on per-iteration samples of {} benchmarks x {} matrix entr{} ({}), {}-corrected alpha {}, threshold {}%",
+        "method: Welch t-test on {observations} of {} benchmarks x {} matrix entr{} ({}), {}-corrected alpha {}, threshold {}%",
         c.items.len(),
         entries.len(),
         if entries.len() == 1 { "y" } else { "ies" },

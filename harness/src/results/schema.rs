@@ -207,6 +207,28 @@ pub fn tool_name() -> String {
     format!("perf-gate {}", env!("CARGO_PKG_VERSION"))
 }
 
+/// Adds the samples of `rec`, measured in process `round` (a run of
+/// `perf-gate run --runs` or a round of `ab`), to `into`, numbering them so
+/// that `compare` can use one mean per process.
+pub fn pool_run(
+    into: &mut std::collections::BTreeMap<BenchKey, BenchmarkRecord>,
+    mut rec: BenchmarkRecord,
+    round: u32,
+) {
+    let n = rec.sample_ns.len();
+    match into.get_mut(&rec.key()) {
+        Some(existing) => {
+            existing.iters.extend(rec.iters);
+            existing.sample_ns.extend(rec.sample_ns);
+            existing.runs.extend(std::iter::repeat_n(round, n));
+        }
+        None => {
+            rec.runs = vec![round; n];
+            into.insert(rec.key(), rec);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use super::{suites, workspace};
 use crate::error::{GateError, Result};
 use crate::fingerprint::Fingerprint;
 use crate::results::criterion::import_criterion;
+use crate::results::pool_run;
 use crate::results::{EntryRecord, EntryStatus, ResultsFile, RunSettings, SkippedSuite};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -24,6 +25,10 @@ pub struct RunOptions {
     pub matrix: Vec<MatrixEntry>,
     pub quick: bool,
     pub sample_size: Option<usize>,
+    /// Processes per suite and entry (0 and 1 both mean one). With two or
+    /// more, runs alternate over the suites and every sample is numbered
+    /// with its run, so `compare` can use one mean per process.
+    pub runs: usize,
 }
 
 /// Arguments for each criterion binary. `--quick` shortens warm-up and
@@ -79,7 +84,8 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
             (e, names, e.skipped_suites(&suites))
         })
         .collect();
-    let steps: usize = plan.iter().map(|(_, s, _)| s.len()).sum();
+    let runs = opts.runs.max(1);
+    let steps: usize = plan.iter().map(|(_, s, _)| s.len() * runs).sum();
     let bar = ProgressBar::new(steps as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
@@ -115,7 +121,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
         }
         if let Err(reason) = entry.availability() {
             say(format!("{entry}: skipped ({reason})"));
-            bar.inc(suites.len() as u64);
+            bar.inc((suites.len() * runs) as u64);
             entry_records.push(EntryRecord {
                 matrix: entry.name(),
                 status: EntryStatus::Skipped,
@@ -150,7 +156,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
         let log = out_root.join("logs").join(format!("{entry}-build.log"));
         if let Err(e) = build.run(&log, |_| {}) {
             say(format!("{entry}: build failed"));
-            bar.inc(suites.len() as u64);
+            bar.inc((suites.len() * runs) as u64);
             entry_records.push(EntryRecord {
                 matrix: entry.name(),
                 status: EntryStatus::Failed,
@@ -161,8 +167,14 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
             failures.push(e);
             continue;
         }
-        for suite in &suites {
-            let home = out_root.join("criterion").join(entry.name()).join(suite);
+        let mut pooled = std::collections::BTreeMap::new();
+        for (run, suite) in (0..runs).flat_map(|r| suites.iter().map(move |s| (r, s))) {
+            let mut home = out_root.join("criterion").join(entry.name()).join(suite);
+            let mut tag = String::new();
+            if runs > 1 {
+                home = home.join(format!("run-{run}"));
+                tag = format!(" (run {}/{runs})", run + 1);
+            }
             if home.exists() {
                 std::fs::remove_dir_all(&home).map_err(|source| GateError::Write {
                     path: home.clone(),
@@ -183,8 +195,12 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
                 cwd: root.to_path_buf(),
             };
             commands.push(inv.display());
-            bar.set_message(format!("{entry} {suite}"));
-            let log = out_root.join("logs").join(format!("{entry}-{suite}.log"));
+            bar.set_message(format!("{entry} {suite}{tag}"));
+            let log = out_root.join("logs").join(if runs > 1 {
+                format!("{entry}-{suite}-run{run}.log")
+            } else {
+                format!("{entry}-{suite}.log")
+            });
             let result = inv.run(&log, |line| {
                 if let Some(rest) = line.strip_prefix("Benchmarking ") {
                     if let Some((id, _)) = rest.split_once(':') {
@@ -195,10 +211,16 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
             match result {
                 Ok(()) if home.exists() => {
                     let found = import_criterion(&home, &entry.name(), suite)?;
-                    say(format!("{entry} {suite}: {} benchmarks", found.len()));
-                    records.extend(found);
+                    say(format!("{entry} {suite}{tag}: {} benchmarks", found.len()));
+                    for rec in found {
+                        if runs > 1 {
+                            pool_run(&mut pooled, rec, run as u32);
+                        } else {
+                            records.push(rec);
+                        }
+                    }
                 }
-                Ok(()) => say(format!("{entry} {suite}: no benchmarks")),
+                Ok(()) => say(format!("{entry} {suite}{tag}: no benchmarks")),
                 Err(e) => {
                     say(format!("{entry} {suite}: failed, see {}", log.display()));
                     status = EntryStatus::Failed;
@@ -208,6 +230,7 @@ pub fn run_suites(root: &Path, opts: &RunOptions) -> Result<RunOutcome> {
             }
             bar.inc(1);
         }
+        records.extend(pooled.into_values());
         entry_records.push(EntryRecord {
             matrix: entry.name(),
             status,
