@@ -47,3 +47,39 @@ fn corpus_replays_with_expected_outcomes() {
     }
     assert_eq!(seen, expected.len(), "every manifest entry has its file");
 }
+
+/// The same corpus through the CLI: every rejected or problematic file makes
+/// `bitnet inspect` exit 1 with the expected text and the file's name; every
+/// valid one exits 0.
+#[test]
+fn cli_inspect_exits_1_naming_file_and_problem() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/gguf");
+    let manifest = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let mut checked = 0;
+    for (name, want) in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_once('\t').expect("file<TAB>expectation"))
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bitnet"))
+            .arg("inspect")
+            .arg(dir.join(name))
+            .output()
+            .expect("run bitnet");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match want.split_once(':') {
+            None => assert_eq!(out.status.code(), Some(0), "{name}: {text}"),
+            Some((_, expected)) => {
+                assert_eq!(out.status.code(), Some(1), "{name}: {text}");
+                assert!(text.contains(expected), "{name}: {text}");
+                assert!(text.contains(name), "{name} not named: {text}");
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 14, "only {checked} corpus files checked");
+}
