@@ -3,8 +3,8 @@
 //! is within 1e-5 (relative) of the f64 product of dequantized weights and
 //! dequantized int8 activations.
 
-use super::quant::gaussian;
-use super::Check;
+use super::quant::{differing, gaussian};
+use super::{bits, Check};
 use crate::cpu::SimdLevel;
 use crate::kernels::{gemm_with, gemv_with, quantize_activations, Parallelism, TernaryMatrix};
 use crate::quant::{Format, Scale};
@@ -14,10 +14,6 @@ use rand_chacha::ChaCha8Rng;
 const ROWS: usize = 96;
 const TOKENS: usize = 5;
 const THREADS: [usize; 3] = [1, 2, 3];
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
 
 pub fn checks(seed: u64) -> crate::Result<Vec<Check>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6b65726e);
@@ -62,18 +58,10 @@ pub fn checks(seed: u64) -> crate::Result<Vec<Check>> {
                 let par = Parallelism::threads(t);
                 let mut got = vec![f32::NAN; TOKENS * ROWS];
                 gemm_with(level, &w, &q, &mut got, par)?;
-                off += bits(&got)
-                    .iter()
-                    .zip(bits(&expected))
-                    .filter(|(a, b)| *a != b)
-                    .count();
+                off += differing(&bits(&got), &bits(&expected));
                 let mut got = vec![f32::NAN; ROWS];
                 gemv_with(level, &w, &q1, &mut got, par)?;
-                off += bits(&got)
-                    .iter()
-                    .zip(bits(&expected_v))
-                    .filter(|(a, b)| *a != b)
-                    .count();
+                off += differing(&bits(&got), &bits(&expected_v));
                 paths += 2;
             }
         }

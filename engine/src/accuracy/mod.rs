@@ -102,6 +102,11 @@ pub fn write_json(path: &Path, source: &str, checks: &[Check]) -> std::io::Resul
     Ok(())
 }
 
+/// The bit patterns of `v`, for bit-exact comparisons (NaN == NaN, -0 != 0).
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 /// Cosine similarity in f64.
 fn cosine(a: impl IntoIterator<Item = f64>, b: impl IntoIterator<Item = f64>) -> f64 {
     let (mut dot, mut na, mut nb) = (0.0, 0.0, 0.0);

@@ -2,7 +2,7 @@
 //! survives a round trip exactly, and Gaussian weights get the codes an f64
 //! reference quantizer gives (only exact rounding ties may differ).
 
-use super::{cosine, Check};
+use super::{bits, cosine, Check};
 use crate::cpu::SimdLevel;
 use crate::quant::{self, Format};
 use rand::{Rng, SeedableRng};
@@ -46,7 +46,8 @@ fn reference_codes(format: Format, w: &[f32]) -> Vec<i8> {
     }
 }
 
-fn differing<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+/// How many positions of `a` and `b` hold different values.
+pub(super) fn differing<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     a.iter().zip(b).filter(|(x, y)| x != y).count()
 }
 
@@ -82,7 +83,6 @@ pub fn checks(seed: u64) -> crate::Result<Vec<Check>> {
             bytes_off += differing(&packed, &scalar);
             let mut f = vec![0f32; n];
             quant::dequantize_with(level, format, &scalar, ROWS, COLS, &mut f)?;
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             bits_off += differing(&bits(&f), &bits(&scalar_f));
         }
         out.push(Check {

@@ -80,8 +80,9 @@ pub enum Unit {
     /// scatter within that process.
     #[default]
     Samples,
-    /// One mean per process (both sides measured in two or more processes,
-    /// as `perf-gate ab` does): differences between processes are in it.
+    /// One mean per process (both sides measured in two or more processes:
+    /// `perf-gate ab` rounds, `perf-gate run --runs`): differences between
+    /// processes are in it.
     Processes,
 }
 

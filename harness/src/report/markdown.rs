@@ -34,8 +34,9 @@ pub fn render(r: &ReportInput<'_>) -> String {
              suite, and the p-values treat them as independent: differences *between* \
              processes (memory layout, other tenants of the machine) are not in them. \
              `perf-gate ab --base <baseline rev> --head <this rev> --rounds 5` alternates \
-             processes of both revisions and tests one mean per process; `perf-gate ab --base <rev> --aa` shows what two identical \
-             revisions look like on this machine.\n"
+             processes of both revisions and tests one mean per process; \
+             `perf-gate ab --base <rev> --aa` shows what two identical revisions look like \
+             on this machine.\n"
         );
     }
 
@@ -358,7 +359,7 @@ fn method(w: &mut String, r: &ReportInput<'_>) {
         w,
         "## Method\n\n\
          - Observations: criterion's samples, each converted to time per iteration (sample time / iterations). \
-         When both sides were measured in two or more processes (`perf-gate ab` numbers its rounds), the \
+         When both sides were measured in two or more processes (`perf-gate ab` rounds, `run --runs`), the \
          observations are the per-process means instead (n counts runs): a t-test on pooled samples would \
          treat the scatter between processes as if it were the scatter within one.\n\
          - Test: Welch's unequal-variance t-test per benchmark (Welch-Satterthwaite df), two-sided; \
@@ -366,7 +367,8 @@ fn method(w: &mut String, r: &ReportInput<'_>) {
          - Gate: FAIL iff a benchmark's corrected p < {} **and** its slowdown exceeds its threshold \
          ({}% unless `perf-gate.toml` says otherwise). Classes: minor >= 1x, major >= 2x, critical >= 3x threshold.\n\
          - MDE: the change detectable with {:.0}% power at the strictest per-test level alpha/m; \
-         a non-significant result with MDE above the threshold is *inconclusive*, not *acceptable*.\n\
+         a non-significant result is *acceptable* when its 95% interval excludes a threshold-size slowdown \
+         or its MDE is within the threshold, and *inconclusive* otherwise.\n\
          - What a p-value means here: with n counting samples, the scatter *within* one process. Differences \
          *between* processes on a shared machine (frequency, co-tenants, memory layout) are not in it and can \
          exceed the threshold. For a PR on a noisy machine use `perf-gate ab --rounds 5` (n counts runs, so \
