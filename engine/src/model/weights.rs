@@ -362,8 +362,13 @@ impl<'a> TensorReader<'a> {
                         source,
                     }
                 })?;
-            let m =
-                TernaryMatrix::from_codes(format, &codes, scale, rows, cols).map_err(kernel_err)?;
+            let m = match uniform_block_scale(&scale, &codes, cols) {
+                Some(d) => {
+                    TernaryMatrix::from_codes(Format::I2S, &codes, Scale::Tensor(d), rows, cols)
+                }
+                None => TernaryMatrix::from_codes(format, &codes, scale, rows, cols),
+            }
+            .map_err(kernel_err)?;
             return Ok(Linear::Ternary(m));
         }
         if !info.ty.is_float() {
@@ -390,6 +395,37 @@ impl<'a> TensorReader<'a> {
         }
         Ok(Linear::Dense { w, rows, cols })
     }
+}
+
+/// The one scale shared by every block that holds a non-zero weight, if
+/// there is such a scale. A BitNet model converted to TQ1_0/TQ2_0 stores its
+/// per-tensor scale in every block (the block absmax of `code * scale`;
+/// all-zero blocks get 0, which multiplies nothing), so its per-block scales
+/// carry no information and the matrix runs on the per-tensor-scale kernels,
+/// which skip a float multiply-add per 256 weights. Any other TQ tensor keeps
+/// its per-block scales.
+fn uniform_block_scale(scale: &Scale, codes: &[i8], cols: usize) -> Option<f32> {
+    let Scale::PerBlock(d) = scale else {
+        return None;
+    };
+    if !cols.is_multiple_of(Format::I2S.row_multiple()) {
+        return None;
+    }
+    let blocks_per_row = cols.div_ceil(crate::kernels::CHUNK_WEIGHTS);
+    let mut shared = None;
+    for (row, ds) in codes.chunks_exact(cols).zip(d.chunks_exact(blocks_per_row)) {
+        for (block, &db) in row.chunks(crate::kernels::CHUNK_WEIGHTS).zip(ds) {
+            if block.iter().all(|&c| c == 0) {
+                continue;
+            }
+            match shared {
+                None if db.is_finite() && db != 0.0 => shared = Some(db),
+                Some(s) if s.to_bits() == db.to_bits() => {}
+                _ => return None,
+            }
+        }
+    }
+    shared
 }
 
 /// Codes and magnitude of a float tensor whose non-zeros all share one
@@ -427,6 +463,25 @@ fn read_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_shared_block_scale_becomes_the_tensor_scale() {
+        let cols = 512;
+        let mut codes = vec![0i8; 2 * cols];
+        codes[3] = 1;
+        codes[300] = -1;
+        codes[cols + 7] = 1;
+        // Row 1's second block is all zero: its scale (0) does not count.
+        let shared = Scale::PerBlock(vec![0.5, 0.5, 0.5, 0.0]);
+        assert_eq!(uniform_block_scale(&shared, &codes, cols), Some(0.5));
+        let mixed = Scale::PerBlock(vec![0.5, 0.25, 0.5, 0.0]);
+        assert_eq!(uniform_block_scale(&mixed, &codes, cols), None);
+        let nan = Scale::PerBlock(vec![f32::NAN; 4]);
+        assert_eq!(uniform_block_scale(&nan, &codes, cols), None);
+        assert_eq!(uniform_block_scale(&Scale::Tensor(0.5), &codes, cols), None);
+        let zeros = vec![0i8; 2 * cols];
+        assert_eq!(uniform_block_scale(&shared, &zeros, cols), None);
+    }
 
     #[test]
     fn recognises_ternary_float_tensors_only() {
