@@ -101,6 +101,71 @@ fn logits_all_json_has_one_row_of_vocab_size_per_token() {
     assert_eq!(l["logits"][0], rows[2]);
 }
 
+fn logits_rows(extra: &[&str]) -> Vec<Vec<f64>> {
+    let mut args = vec![
+        "logits",
+        "--model",
+        model_arg(),
+        "--tokens",
+        "1,2,300",
+        "--all",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = bitnet(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    v["logits"]
+        .as_array()
+        .expect("logits")
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+fn max_abs_diff(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// `--reference quantized` is the f64 graph with the engine's int8 rounding,
+/// so it matches the engine to float rounding; `--reference exact` skips
+/// that rounding, so it sits measurably further away (crossval.sh uses it
+/// to tell rounding from graph differences).
+#[test]
+fn logits_reference_graphs_bracket_the_engine() {
+    let engine = logits_rows(&[]);
+    let quantized = logits_rows(&["--reference", "quantized"]);
+    let exact = logits_rows(&["--reference", "exact"]);
+    assert_eq!(quantized.len(), 3);
+    assert!(quantized.iter().chain(&exact).all(|r| r.len() == 512));
+    let dq = max_abs_diff(&engine, &quantized);
+    let de = max_abs_diff(&engine, &exact);
+    assert!(dq < 1e-3, "engine vs quantized reference: {dq}");
+    assert!(de > 10.0 * dq, "engine vs exact {de}, vs quantized {dq}");
+    let bad = bitnet(&[
+        "logits",
+        "--model",
+        model_arg(),
+        "--tokens",
+        "1",
+        "--reference",
+        "f16",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("f16"), "{}", bad.stderr);
+}
+
 #[test]
 fn generate_streams_ids_and_reports_speed_on_stderr() {
     let greedy = |threads: &str| {

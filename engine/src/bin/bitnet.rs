@@ -6,6 +6,7 @@ use engine::cpu::SimdLevel;
 use engine::device::{self, DeviceSpec};
 use engine::generate::{generate, GenerateError};
 use engine::gguf::{requantize, GgufFile, InspectReport};
+use engine::model::reference::ReferenceModel;
 use engine::model::{Activation, Architecture, Logits, Model};
 use engine::quant::Format;
 use engine::sample::SamplingParams;
@@ -154,6 +155,12 @@ enum Command {
         /// top-10 summary.
         #[arg(long)]
         json: bool,
+        /// Instead of the engine, run the plain f64 reference graph over the
+        /// dequantized weights (slow; for cross-validation): `exact` keeps
+        /// activations unquantized (the graph llama.cpp runs on F16 weights),
+        /// `quantized` rounds them to int8 per token as the kernels do.
+        #[arg(long, value_parser = ["exact", "quantized"])]
+        reference: Option<String>,
         #[arg(long)]
         threads: Option<usize>,
         #[arg(long, default_value = "auto")]
@@ -406,6 +413,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tokens,
             all,
             json,
+            reference,
             threads,
             device,
         } => {
@@ -422,7 +430,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
             let mut session = model.session(tokens.len().max(1))?;
             let which = if all { Logits::All } else { Logits::Last };
-            let logits = session.forward(&tokens, which)?;
+            // The engine runs first even for --reference: it validates the
+            // tokens (unknown id, empty list) with its usual errors.
+            let mut logits = session.forward(&tokens, which)?;
+            if let Some(kind) = reference {
+                let reference = ReferenceModel::load(model.file())?;
+                let rows = reference.forward(&tokens, kind == "quantized");
+                let first = if all { 0 } else { tokens.len() - 1 };
+                logits = rows[first..]
+                    .iter()
+                    .flat_map(|r| r.iter().map(|&v| v as f32))
+                    .collect();
+            }
             let rows: Vec<&[f32]> = logits.chunks_exact(vocab).collect();
             if json {
                 let v = serde_json::json!({ "tokens": tokens, "logits": rows });
