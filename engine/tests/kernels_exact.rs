@@ -171,11 +171,14 @@ proptest! {
 
 #[test]
 fn extreme_activations_and_codes_stay_exact() {
-    // All codes -1 against all activations -128 (after quantization): the
-    // largest positive sums the integer paths must hold.
-    for format in FORMATS {
+    // All codes -1 (offset code 0) or all +1 (offset code 2, the largest
+    // products the AVX2 i16 partial sums hold: 10 chunks, so several i16
+    // flushes) against activations at full scale: the largest sums the
+    // integer paths must hold. 131 rows x 5 tokens leave remainders of
+    // every register tile.
+    for (format, code) in FORMATS.into_iter().flat_map(|f| [(f, -1i8), (f, 1)]) {
         let (rows, cols, tokens) = (131, 2560, 5);
-        let codes = vec![-1i8; rows * cols];
+        let codes = vec![code; rows * cols];
         let scale = if format.has_tensor_scale() {
             Scale::Tensor(1.0)
         } else {

@@ -6,7 +6,8 @@
 //! A 64-byte chunk is taken as two 32-byte halves: half `h`, group `g` holds
 //! weights `64g + 32h .. 64g + 32h + 31`, so half `h`'s i32 lane `m` is the
 //! canonical lane `8h + m` of [`super`]. Register tiles (16 ymm): 4 rows x
-//! 1 token or 1 row x 4 tokens; per-block scales use 1 x 1 (two i32 and four
+//! 1 token or 2 rows x 4 tokens (the i32 sums of the latter live in memory,
+//! touched once per 4 chunks); per-block scales use 1 x 1 (two i32 and four
 //! f64 accumulators).
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
@@ -73,7 +74,7 @@ unsafe fn run_plain<const PC: bool>(b: &Block<'_>, o: Out) {
 #[inline(always)]
 unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
     let (rt, tt) = match (PC, b.tokens >= 4) {
-        (false, true) => (1, 4),
+        (false, true) => (2, 4),
         (false, false) => (4, 1),
         (true, _) => (1, 1),
     };
@@ -97,6 +98,8 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
             };
             match (n, m) {
                 (4, _) => tile.run::<4, 1, VNNI, PC>(),
+                (2, 4) => tile.run::<2, 4, VNNI, PC>(),
+                (2, _) => tile.run::<2, 1, VNNI, PC>(),
                 (_, 4) => tile.run::<1, 4, VNNI, PC>(),
                 _ => tile.run::<1, 1, VNNI, PC>(),
             }
@@ -167,13 +170,25 @@ impl Tile {
         let zero = _mm256_setzero_si256();
         // acc[r][t][h]: per half when the lanes matter (PC), else all in h = 0.
         let mut acc = [[[zero; 2]; T]; R];
+        // Without VNNI, `vpmaddubsw` pair sums (|v| <= 2 * 2 * 128 = 512)
+        // add up in i16 and widen to i32 (`vpmaddwd` + add) once per
+        // FLUSH chunks instead of after every product: at most 8 sums per
+        // chunk, so 4 chunks stay below 4 * 8 * 512 = 16384 < 2^15. Tiles
+        // that need per-chunk lanes (PC) widen every chunk. The integer
+        // sums are the same either way.
+        let i16_acc = !VNNI;
+        let flush = if PC { 1 } else { 4 };
+        let mut acc16 = [[[zero; 2]; T]; R];
+        let ones = _mm256_set1_epi16(1);
         let mut accd = [[[_mm256_setzero_pd(); 4]; T]; R];
         for c in 0..self.chunks {
             // Decode streams every matrix from DRAM once per token; one core
             // busy with this much arithmetic keeps too few misses in flight
             // for the hardware prefetcher alone (measured: cold GEMV at
             // about half the read roofline without this).
-            for r in 0..R {
+            // (GEMM tiles reuse each row's weights from L1 for every token
+            // tile, so only one-token tiles prefetch.)
+            for r in 0..if T == 1 { R } else { 0 } {
                 let ahead = r * CHUNK_BYTES + (c + PREFETCH_CHUNKS) * self.chunk_stride;
                 // `wrapping_add`: near the end this points past the block,
                 // which a prefetch may do (it never faults).
@@ -191,15 +206,31 @@ impl Tile {
                     *v = _mm256_loadu_si256(self.w.add(off).cast());
                 }
                 for g in 0..4 {
-                    let mut xv = [zero; T];
-                    for (t, v) in xv.iter_mut().enumerate() {
+                    // Codes of every row first, then one activation load per
+                    // token used by all rows: fewest live registers (a 2 x 4
+                    // tile: 2 codes + 8 sums + 1 activation + 1 product).
+                    let q: [__m256i; R] = std::array::from_fn(|r| group(wv[r], g, m3));
+                    for t in 0..T {
                         let off = t * self.tok_len + c * CHUNK_WEIGHTS + g * CHUNK_BYTES + 32 * h;
-                        *v = _mm256_loadu_si256(self.x.add(off).cast());
+                        let xv = _mm256_loadu_si256(self.x.add(off).cast());
+                        for r in 0..R {
+                            if !i16_acc {
+                                acc[r][t][hi] = dot::<VNNI>(acc[r][t][hi], q[r], xv);
+                            } else {
+                                let pairs = _mm256_maddubs_epi16(q[r], xv);
+                                acc16[r][t][hi] = _mm256_add_epi16(acc16[r][t][hi], pairs);
+                            }
+                        }
                     }
-                    for r in 0..R {
-                        let q = group(wv[r], g, m3);
-                        for t in 0..T {
-                            acc[r][t][hi] = dot::<VNNI>(acc[r][t][hi], q, xv[t]);
+                }
+            }
+            if i16_acc && (c % flush == flush - 1 || c + 1 == self.chunks) {
+                for r in 0..R {
+                    for t in 0..T {
+                        for h in 0..if PC { 2 } else { 1 } {
+                            let wide = _mm256_madd_epi16(acc16[r][t][h], ones);
+                            acc[r][t][h] = _mm256_add_epi32(acc[r][t][h], wide);
+                            acc16[r][t][h] = zero;
                         }
                     }
                 }
