@@ -8,6 +8,12 @@
 #   PERF_GATE_BASELINE  baseline to judge against (default baselines/254.json)
 #   PERF_GATE_REPORT    markdown report (default reports/perf-gate.md; the JSON
 #                       report goes next to it with .json)
+#   PERF_GATE_RUNS      benchmark processes per suite (default 3): the gate
+#                       then tests per-process means, so a process that ran
+#                       slow as a whole (CPU frequency, a neighbour on a
+#                       shared host) counts once, not as 30 slow samples.
+#                       1 is faster but judges on samples of one process,
+#                       which false-alarms on shared machines (see README).
 #   PERF_GATE_ARGS      extra arguments for `perf-gate compare`, e.g.
 #                       "--matrix cpu-avx512 --suite kernels --threshold 7"
 set -uo pipefail
@@ -34,7 +40,7 @@ if [ ! -f "$accuracy" ]; then
 fi
 
 # shellcheck disable=SC2086 # PERF_GATE_ARGS is a list of words on purpose
-target/release/perf-gate compare --baseline "$baseline" --quick \
+target/release/perf-gate compare --baseline "$baseline" --quick --runs "${PERF_GATE_RUNS:-3}" \
   --accuracy "$accuracy" --report "$report" --json "$json" ${PERF_GATE_ARGS:-}
 gate_rc=$?
 
