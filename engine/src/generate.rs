@@ -7,7 +7,7 @@
 //! decode:  forward([t_1]) .. forward([t_{n-1}])   (n - 1 single-token steps)
 //! ```
 
-use crate::model::{Logits, Model, ModelError};
+use crate::model::{Forward, GpuModel, Logits, Model, ModelError};
 use crate::sample::{SampleError, Sampler, SamplingParams};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -54,25 +54,47 @@ impl GenerateStats {
     }
 }
 
-/// Generates up to `n` tokens after `prompt`. `is_end(token)` stops early
-/// (the token is still reported); `on_token` receives every new token as it
-/// is sampled and may abort with an error message.
+/// Generates up to `n` tokens after `prompt` on the CPU. `is_end(token)`
+/// stops early (the token is still reported); `on_token` receives every new
+/// token as it is sampled and may abort with an error message.
 pub fn generate(
     model: &Model,
     prompt: &[u32],
     n: usize,
     params: SamplingParams,
     is_end: impl Fn(u32) -> bool,
-    mut on_token: impl FnMut(u32) -> Result<(), String>,
+    on_token: impl FnMut(u32) -> Result<(), String>,
 ) -> Result<GenerateStats, GenerateError> {
+    let needed = positions_needed(prompt, n, model.config().context_length)?;
+    let sampler = Sampler::new(params)?;
+    let mut session = model.session(needed)?;
+    run(&mut session, sampler, prompt, n, is_end, on_token)
+}
+
+/// [`generate`] on a CUDA device.
+pub fn generate_gpu(
+    model: &GpuModel<'_>,
+    prompt: &[u32],
+    n: usize,
+    params: SamplingParams,
+    is_end: impl Fn(u32) -> bool,
+    on_token: impl FnMut(u32) -> Result<(), String>,
+) -> Result<GenerateStats, GenerateError> {
+    let needed = positions_needed(prompt, n, model.config().context_length)?;
+    let sampler = Sampler::new(params)?;
+    let mut session = model.session(needed)?;
+    run(&mut session, sampler, prompt, n, is_end, on_token)
+}
+
+/// Positions the session needs: the last sampled token is never fed back,
+/// so prompt + n - 1.
+fn positions_needed(prompt: &[u32], n: usize, context: usize) -> Result<usize, GenerateError> {
     if n == 0 {
         return Err(GenerateError::NoNewTokens);
     }
     if prompt.is_empty() {
         return Err(GenerateError::EmptyPrompt);
     }
-    let context = model.config().context_length;
-    // The last sampled token is never fed back, so n - 1 positions suffice.
     let needed = prompt.len() + n - 1;
     if needed > context {
         return Err(GenerateError::PromptTooLong {
@@ -81,8 +103,17 @@ pub fn generate(
             context,
         });
     }
-    let mut sampler = Sampler::new(params)?;
-    let mut session = model.session(needed)?;
+    Ok(needed)
+}
+
+fn run(
+    session: &mut impl Forward,
+    mut sampler: Sampler,
+    prompt: &[u32],
+    n: usize,
+    is_end: impl Fn(u32) -> bool,
+    mut on_token: impl FnMut(u32) -> Result<(), String>,
+) -> Result<GenerateStats, GenerateError> {
     let mut history = prompt.to_vec();
     let mut stats = GenerateStats {
         prompt_tokens: prompt.len(),

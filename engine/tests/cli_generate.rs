@@ -206,9 +206,12 @@ fn assert_fails(out: &Out, needle: &str) {
         "stdout: {}\nstderr: {}",
         out.stdout, out.stderr
     );
-    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    // `--device auto` may first note its fallback to the CPU on a line of
+    // its own; the error is the last line.
+    let last = out.stderr.lines().last().unwrap_or("");
+    assert!(last.starts_with("error: "), "{}", out.stderr);
     assert!(
-        out.stderr.contains(needle),
+        last.contains(needle),
         "expected {needle:?} in {}",
         out.stderr
     );
@@ -304,4 +307,57 @@ fn bitnet_simd_is_refused_when_invalid_and_honoured_when_valid() {
     let out = bitnet_env(&["cpu"], &[("BITNET_SIMD", "scalar")]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("simd: scalar"), "{}", out.stdout);
+}
+
+/// `--device` on `generate`/`logits`: `cpu` is silent; `auto` runs on CUDA
+/// when the device can take the model, else on the CPU after exactly one
+/// stderr line with the reason; `cuda` never falls back. Where a CUDA device
+/// is usable, `cuda_exec`'s device-vs-CPU forward test covers that path.
+#[test]
+fn device_auto_falls_back_with_one_line_and_cuda_never_does() {
+    if bitnet(&["device", "--device", "cuda:0"]).code == 0 {
+        println!("skipped: a CUDA device is usable here (no fallback to observe)");
+        return;
+    }
+    let run = |device: &str| {
+        bitnet(&[
+            "generate",
+            "--model",
+            model_arg(),
+            "--prompt-ids",
+            "1,2",
+            "-n",
+            "2",
+            "--temp",
+            "0",
+            "--print-ids",
+            "--device",
+            device,
+        ])
+    };
+    let cpu = run("cpu");
+    assert_eq!(cpu.code, 0, "{}", cpu.stderr);
+    assert!(!cpu.stderr.contains("device"), "{}", cpu.stderr);
+    let auto = run("auto");
+    assert_eq!(auto.code, 0, "{}", auto.stderr);
+    assert_eq!(auto.stdout, cpu.stdout);
+    let notes: Vec<&str> = auto
+        .stderr
+        .lines()
+        .filter(|l| l.contains("device auto"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", auto.stderr);
+    assert!(notes[0].contains("using CPU"), "{}", notes[0]);
+    let cuda = run("cuda");
+    assert_fails(&cuda, "--device cuda:0");
+    let logits = bitnet(&[
+        "logits",
+        "--model",
+        model_arg(),
+        "--tokens",
+        "1",
+        "--device",
+        "cuda:1",
+    ]);
+    assert_fails(&logits, "--device cuda:1");
 }

@@ -205,6 +205,35 @@ fn f16_gemm_and_gemv_match_f64() {
     }
 }
 
+/// The output head's GEMV: f16 rows against an f32 vector, as the CPU head
+/// (`kernels::dense_f16`) computes it.
+#[test]
+fn f16_gemv_with_f32_vector_matches_f64() {
+    let Some(e) = Emu::get() else { return };
+    for (n, k) in [(33, 72), (5, 70), (130, 2560)] {
+        let x = floats(k, 3);
+        let b = f16s(n * k, 4);
+        let mut store = vec![0u128; (n * k).div_ceil(8)];
+        let bp = store.as_mut_ptr() as *mut u16;
+        for (i, h) in b.iter().enumerate() {
+            // SAFETY: `store` holds at least n * k halves.
+            unsafe { bp.add(i).write(h.to_bits()) };
+        }
+        let mut c = vec![0f32; n];
+        let args = Args::default()
+            .ptr(x.as_ptr())
+            .ptr(bp as *const u16)
+            .mut_ptr(c.as_mut_ptr())
+            .i32(n as i32)
+            .i32(k as i32);
+        e.launch("gemv_f16_f32x", launch::hgemv(n, k).unwrap(), args);
+        let want: Vec<f64> = (0..n)
+            .map(|r| (0..k).map(|j| x[j] as f64 * b[r * k + j].to_f64()).sum())
+            .collect();
+        assert_close(&c, &want, 1e-5, &format!("f16 x f32 {n}x{k}"));
+    }
+}
+
 #[test]
 fn rmsnorm_rope_activation_and_residual_match_references() {
     let Some(e) = Emu::get() else { return };

@@ -456,3 +456,71 @@ fn packed_uploads_of_every_format_multiply_exactly() {
     }
     assert!(g.upload_packed(Format::TQ2_0, &[0; 66], 1, 256).is_err());
 }
+
+/// The whole forward pass on the device against the CPU engine on the same
+/// file, for both FFN activations and a TQ2_0 model (per-block scales all
+/// equal, so it runs on the per-tensor kernels): logits of a prompt
+/// (every position) and of three decode steps after it through the device
+/// KV cache. Both quantize activations to int8 per token with the same rule
+/// and multiply exactly in integers; they differ in the order of float
+/// reductions (norms, softmax, head), which can move an activation across a
+/// rounding boundary, hence cosine and top-1 rather than bit equality.
+#[test]
+fn device_forward_matches_the_cpu_forward() {
+    use engine::model::{Activation, Architecture, GpuModel, Logits, Model};
+    use engine::synth::{self, Preset, SynthOptions, WeightType};
+    use std::sync::Arc;
+    if gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            WeightType::Ternary(Format::I2S),
+            Architecture::BitnetB158,
+            Activation::ReluSqr,
+        ),
+        (
+            WeightType::Ternary(Format::TQ2_0),
+            Architecture::Bitnet,
+            Activation::Silu,
+        ),
+    ];
+    for (i, (ty, arch, act)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("m{i}.gguf"));
+        let opts = SynthOptions {
+            layers: Some(2),
+            arch: Some(arch),
+            activation: Some(act),
+            ..SynthOptions::new(Preset::Tiny, ty, 11)
+        };
+        synth::write_model(&path, &opts, &indicatif::ProgressBar::hidden()).unwrap();
+        let cpu = Model::load(&path, 1).unwrap();
+        let backend = Arc::new(open_cuda(0).unwrap());
+        let dev = GpuModel::upload(&cpu, backend).unwrap();
+        let prompt = [256u32, 72, 101, 108, 108, 111, 32, 119];
+        let steps = [111u32, 114, 108];
+        let mut cs = cpu.session(16).unwrap();
+        let mut gs = dev.session(16).unwrap();
+        let mut want = cs.forward(&prompt, Logits::All).unwrap();
+        let mut got = gs.forward(&prompt, Logits::All).unwrap();
+        for t in steps {
+            want.extend(cs.forward(&[t], Logits::Last).unwrap());
+            got.extend(gs.forward(&[t], Logits::Last).unwrap());
+        }
+        let vocab = cpu.config().vocab_size;
+        assert_eq!(got.len(), want.len());
+        for (pos, (g, w)) in got.chunks(vocab).zip(want.chunks(vocab)).enumerate() {
+            let dot: f64 = g.iter().zip(w).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let norm = |v: &[f32]| v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+            let cos = dot / (norm(g) * norm(w));
+            assert!(cos >= 0.9999, "{ty:?} position {pos}: cosine {cos}");
+            let top = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+            let mut sorted = w.to_vec();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            if sorted[0] - sorted[1] > 0.05 {
+                assert_eq!(top(g), top(w), "{ty:?} position {pos}: top-1");
+            }
+        }
+    }
+}

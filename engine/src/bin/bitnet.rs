@@ -3,11 +3,11 @@
 
 use clap::{Parser, Subcommand};
 use engine::cpu::SimdLevel;
-use engine::device::{self, DeviceSpec};
-use engine::generate::{generate, GenerateError};
+use engine::device::{self, Device, DeviceSpec};
+use engine::generate::{generate, generate_gpu, GenerateError};
 use engine::gguf::{requantize, GgufFile, InspectReport};
 use engine::model::reference::ReferenceModel;
-use engine::model::{Activation, Architecture, Logits, Model};
+use engine::model::{Activation, Architecture, GpuModel, Logits, Model};
 use engine::quant::Format;
 use engine::sample::SamplingParams;
 use engine::synth::{self, Preset, SynthOptions, WeightType};
@@ -123,8 +123,8 @@ enum Command {
         /// Threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// auto, cpu or cuda[:N]. The forward pass runs on the CPU: auto
-        /// means cpu, cuda is refused.
+        /// auto (CUDA if usable, else CPU with one log line), cpu, cuda or
+        /// cuda:N (never falls back).
         #[arg(long, default_value = "auto")]
         device: DeviceSpec,
         /// Print the token ids instead of text.
@@ -163,6 +163,8 @@ enum Command {
         reference: Option<String>,
         #[arg(long)]
         threads: Option<usize>,
+        /// auto (CUDA if usable, else CPU with one log line), cpu, cuda or
+        /// cuda:N (never falls back).
         #[arg(long, default_value = "auto")]
         device: DeviceSpec,
     },
@@ -177,12 +179,26 @@ fn default_threads() -> usize {
 }
 
 /// The forward pass runs on the CPU only; say so instead of pretending.
-fn check_device(device: DeviceSpec) -> Result<(), String> {
-    match device {
-        DeviceSpec::Auto | DeviceSpec::Cpu => Ok(()),
-        DeviceSpec::Cuda(n) => Err(format!(
-            "--device cuda:{n}: the forward pass of `generate`/`logits` runs on the CPU only; use --device cpu (or auto)"
-        )),
+/// Where the forward pass of `generate`/`logits` runs.
+enum Runner<'m> {
+    Cpu,
+    Gpu(GpuModel<'m>),
+}
+
+/// Resolves `spec` for a loaded model. `auto` falls back to the CPU with one
+/// stderr line naming the reason (CUDA unavailable, or the model has a
+/// tensor the device kernels cannot run); `cuda[:N]` fails instead.
+fn runner(model: &Model, spec: DeviceSpec) -> Result<Runner<'_>, String> {
+    match device::select(spec).map_err(|e| format!("--device {spec}: {e}"))? {
+        Device::Cpu => Ok(Runner::Cpu),
+        Device::Cuda(backend) => match GpuModel::upload(model, backend) {
+            Ok(g) => Ok(Runner::Gpu(g)),
+            Err(e) if spec == DeviceSpec::Auto => {
+                eprintln!("bitnet: device auto: using CPU, the model cannot run on CUDA: {e}");
+                Ok(Runner::Cpu)
+            }
+            Err(e) => Err(format!("--device {spec}: {e}")),
+        },
     }
 }
 
@@ -306,7 +322,6 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             device,
             print_ids,
         } => {
-            check_device(device)?;
             let params = SamplingParams {
                 temperature: temp,
                 top_k,
@@ -326,36 +341,45 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 (None, Some(p)) => tok.encode(&p, true, true),
                 (None, None) => return Err("give --prompt or --prompt-ids".into()),
             };
+            let run_on = runner(&model, device)?;
             let mut out = std::io::stdout().lock();
             let mut text = StreamDecoder::default();
-            let stats = generate(
-                &model,
-                &ids,
-                n,
-                params,
-                |t| tok.is_end_of_generation(t),
-                |t| {
-                    let piece = if print_ids {
-                        format!("{t} ")
-                    } else {
-                        text.push(&tok.token_bytes(t).map_err(|e| e.to_string())?)
-                    };
-                    out.write_all(piece.as_bytes())
-                        .and_then(|_| out.flush())
-                        .map_err(|e| e.to_string())
-                },
-            )?;
+            let is_end = |t| tok.is_end_of_generation(t);
+            let mut on_token = |t| {
+                let piece = if print_ids {
+                    format!("{t} ")
+                } else {
+                    text.push(&tok.token_bytes(t).map_err(|e| e.to_string())?)
+                };
+                out.write_all(piece.as_bytes())
+                    .and_then(|_| out.flush())
+                    .map_err(|e| e.to_string())
+            };
+            let (stats, place) = match &run_on {
+                Runner::Cpu => (
+                    generate(&model, &ids, n, params, is_end, &mut on_token)?,
+                    format!("threads {}", model.threads()),
+                ),
+                Runner::Gpu(g) => (
+                    generate_gpu(g, &ids, n, params, is_end, &mut on_token)?,
+                    format!(
+                        "device cuda:{} ({})",
+                        g.backend().ordinal(),
+                        g.backend().name()
+                    ),
+                ),
+            };
             let rest = text.finish();
             writeln!(out, "{rest}")?;
             eprintln!(
-                "prefill: {} tokens in {:.3} s ({:.2} tok/s); decode: {} tokens in {:.3} s ({:.2} tok/s); threads {}{}",
+                "prefill: {} tokens in {:.3} s ({:.2} tok/s); decode: {} tokens in {:.3} s ({:.2} tok/s); {}{}",
                 stats.prompt_tokens,
                 stats.prefill.as_secs_f64(),
                 stats.prefill_tokens_per_s(),
                 stats.decode_steps,
                 stats.decode.as_secs_f64(),
                 stats.decode_tokens_per_s(),
-                model.threads(),
+                place,
                 if stats.stopped_at_eos { "; stopped at end of generation" } else { "" }
             );
         }
@@ -417,7 +441,6 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             threads,
             device,
         } => {
-            check_device(device)?;
             let model = Model::load(&model, threads.unwrap_or_else(default_threads))?;
             let vocab = model.config().vocab_size;
             if tokens.len() > model.config().context_length {
@@ -428,11 +451,14 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .into());
             }
-            let mut session = model.session(tokens.len().max(1))?;
             let which = if all { Logits::All } else { Logits::Last };
+            let n_ctx = tokens.len().max(1);
             // The engine runs first even for --reference: it validates the
             // tokens (unknown id, empty list) with its usual errors.
-            let mut logits = session.forward(&tokens, which)?;
+            let mut logits = match runner(&model, device)? {
+                Runner::Cpu => model.session(n_ctx)?.forward(&tokens, which)?,
+                Runner::Gpu(g) => g.session(n_ctx)?.forward(&tokens, which)?,
+            };
             if let Some(kind) = reference {
                 let reference = ReferenceModel::load(model.file())?;
                 let rows = reference.forward(&tokens, kind == "quantized");

@@ -89,7 +89,7 @@ impl Module {
             Module::ActQuant => &["act_quant"],
             Module::GemvW2a8 => &["gemv_w2a8"],
             Module::GemmW2a8 => &["gemm_w2a8"],
-            Module::GemmF16 => &["gemm_f16", "gemv_f16"],
+            Module::GemmF16 => &["gemm_f16", "gemv_f16", "gemv_f16_f32x"],
             Module::RmsNorm => &["rmsnorm"],
             Module::Rope => &["rope"],
             Module::Attention => &["attention", "kv_store"],

@@ -204,6 +204,14 @@ impl CudaBackend {
     ) -> Result<(), CudaError> {
         match self.never {}
     }
+    pub fn gemv_f16_f32x(
+        &self,
+        _w: &GpuBuffer<u16>,
+        _x: &GpuBuffer<f32>,
+        _out: &mut GpuBuffer<f32>,
+    ) -> Result<(), CudaError> {
+        match self.never {}
+    }
     pub fn gemm_f16(
         &self,
         _a: &GpuBuffer<u16>,

@@ -2,6 +2,7 @@
 //! id outside the vocabulary, a prompt longer than the context) say what was
 //! asked and what the model allows.
 
+use crate::cuda::CudaError;
 use crate::gguf::GgufError;
 use crate::kernels::KernelError;
 use crate::quant::QuantError;
@@ -54,4 +55,9 @@ pub enum ModelError {
     Option(String),
     #[error("thread pool of {threads} threads: {reason}")]
     ThreadPool { threads: usize, reason: String },
+    #[error(transparent)]
+    Cuda(#[from] CudaError),
+    /// The model cannot run on the CUDA device (what and why).
+    #[error("cannot run on the CUDA device: {0}")]
+    Device(String),
 }

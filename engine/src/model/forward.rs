@@ -51,6 +51,20 @@ impl std::fmt::Debug for Model {
     }
 }
 
+/// A sequence that runs forward calls: [`Session`] on the CPU,
+/// [`super::GpuSession`] on a CUDA device.
+pub trait Forward {
+    /// Runs `tokens` at the next positions and returns logits
+    /// (`vocab` values for `Logits::Last`, `tokens x vocab` for `All`).
+    fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>, ModelError>;
+}
+
+impl Forward for Session<'_> {
+    fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>, ModelError> {
+        Session::forward(self, tokens, which)
+    }
+}
+
 /// Which logits a forward call returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Logits {
@@ -190,28 +204,8 @@ impl Session<'_> {
     pub fn forward(&mut self, tokens: &[u32], which: Logits) -> Result<Vec<f32>, ModelError> {
         let m = self.model;
         let c = &m.config;
-        if tokens.is_empty() {
-            return Err(ModelError::NoTokens);
-        }
-        if let Some((index, &token)) = tokens
-            .iter()
-            .enumerate()
-            .find(|(_, &t)| t as usize >= c.vocab_size)
-        {
-            return Err(ModelError::UnknownToken {
-                token,
-                index,
-                vocab: c.vocab_size,
-            });
-        }
         let start = self.cache.len();
-        if start + tokens.len() > self.cache.capacity() {
-            return Err(ModelError::ContextFull {
-                needed: tokens.len(),
-                used: start,
-                context: self.cache.capacity(),
-            });
-        }
+        check_tokens(c, tokens, start, self.cache.capacity())?;
         let n = tokens.len();
         let e = c.n_embd;
         let s = &mut self.s;
@@ -242,6 +236,38 @@ impl Session<'_> {
         }
         Ok(logits)
     }
+}
+
+/// The input checks of every forward call (CPU or device): at least one
+/// token, every id in the vocabulary, room in the cache after `used`.
+pub(crate) fn check_tokens(
+    c: &ModelConfig,
+    tokens: &[u32],
+    used: usize,
+    capacity: usize,
+) -> Result<(), ModelError> {
+    if tokens.is_empty() {
+        return Err(ModelError::NoTokens);
+    }
+    if let Some((index, &token)) = tokens
+        .iter()
+        .enumerate()
+        .find(|(_, &t)| t as usize >= c.vocab_size)
+    {
+        return Err(ModelError::UnknownToken {
+            token,
+            index,
+            vocab: c.vocab_size,
+        });
+    }
+    if used + tokens.len() > capacity {
+        return Err(ModelError::ContextFull {
+            needed: tokens.len(),
+            used,
+            context: capacity,
+        });
+    }
+    Ok(())
 }
 
 /// One transformer block over `n` tokens at positions `start..start + n`,

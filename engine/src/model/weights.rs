@@ -165,6 +165,19 @@ impl FloatTable {
         self.rows
     }
 
+    /// The tensor's name in the file.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The table as stored, when it is stored as F16 (`rows x cols`).
+    pub fn f16_data(&self) -> Option<&[half::f16]> {
+        match self.data() {
+            TensorData::F16(v) => Some(v),
+            _ => None,
+        }
+    }
+
     pub fn bytes(&self) -> usize {
         self.file.info(&self.name).map_or(0, |i| i.size as usize)
     }

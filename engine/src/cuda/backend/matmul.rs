@@ -270,6 +270,37 @@ impl CudaBackend {
         self.launched(K, shape, r)
     }
 
+    /// The output head: `out[n] = sum_k w[n][k] x[k]` with `w` IEEE half bit
+    /// patterns (`n x k`) and an f32 vector, as the CPU head computes it.
+    pub fn gemv_f16_f32x(
+        &self,
+        w: &GpuBuffer<u16>,
+        x: &GpuBuffer<f32>,
+        out: &mut GpuBuffer<f32>,
+    ) -> Result<(), CudaError> {
+        const K: &str = "gemv_f16_f32x";
+        let (n, k) = (out.len(), x.len());
+        if n == 0 || k == 0 || w.len() != n * k {
+            return Err(CudaError::shape(
+                K,
+                format!("{} weights for {n} rows of {k}", w.len()),
+            ));
+        }
+        let (ni, ki) = (int_arg(K, "n", n)?, int_arg(K, "k", k)?);
+        let shape = launch::hgemv(n, k)?;
+        let f = self.function(Module::GemmF16, K)?;
+        let mut bld = self.stream().launch_builder(&f);
+        bld.arg(&x.slice)
+            .arg(&w.slice)
+            .arg(&mut out.slice)
+            .arg(&ni)
+            .arg(&ki);
+        // SAFETY: arguments match `gemv_f16_f32x`; x holds k floats (staged
+        // into 4k bytes of shared memory), w n x k halves, out n (checked).
+        let r = unsafe { bld.launch(config(shape)) };
+        self.launched(K, shape, r)
+    }
+
     /// Dense reference: `c[m][n] = sum_k a[m][k] b[n][k]` with `a`, `b` IEEE
     /// half bit patterns (`half::f16::to_bits`) and f32 `c`.
     #[allow(clippy::too_many_arguments)]

@@ -65,16 +65,15 @@ gemm_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict
     }
 }
 
-// Dense f16 GEMV (m = 1), the reference for the ternary GEMV: one warp per
-// row of b, the f16 vector a staged as f32 in shared memory, 16-byte loads
-// of 8 halves per lane when rows are 16-byte aligned (k % 8 == 0), a
-// coalesced scalar walk otherwise, and a shuffle reduction.
-extern "C" __global__ void __launch_bounds__(GEMV_WARPS * WARP)
-gemv_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict__ c,
-         int n_total, int k_total) {
-    extern __shared__ float xs[];
-    for (int i = threadIdx.x; i < k_total; i += GEMV_WARPS * WARP) xs[i] = f16_to_f32(a[i]);
-    __syncthreads();
+// Dense f16 GEMV (m = 1): one warp per row of b against the vector staged
+// as f32 in shared memory, 16-byte loads of 8 halves per lane when rows are
+// 16-byte aligned (k % 8 == 0), a coalesced scalar walk otherwise, and a
+// shuffle reduction. `gemv_f16` takes an f16 vector (the dense reference of
+// the ternary GEMV); `gemv_f16_f32x` an f32 one (the output head of the
+// forward pass, whose normed activations the CPU also keeps in f32).
+static __device__ __forceinline__ void f16_rows_dot(const u16* __restrict__ b,
+                                                    float* __restrict__ c, int n_total,
+                                                    int k_total, const float* xs) {
     const int lane = threadIdx.x % WARP;
     const int n = blockIdx.x * GEMV_WARPS + threadIdx.x / WARP;
     if (n >= n_total) return;
@@ -98,4 +97,22 @@ gemv_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict
     for (int i = done + lane; i < k_total; i += WARP) acc = fmaf(f16_to_f32(row[i]), xs[i], acc);
     acc = warp_sum_f32(acc);
     if (lane == 0) c[n] = acc;
+}
+
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * WARP)
+gemv_f16(const u16* __restrict__ a, const u16* __restrict__ b, float* __restrict__ c,
+         int n_total, int k_total) {
+    extern __shared__ float xs[];
+    for (int i = threadIdx.x; i < k_total; i += GEMV_WARPS * WARP) xs[i] = f16_to_f32(a[i]);
+    __syncthreads();
+    f16_rows_dot(b, c, n_total, k_total, xs);
+}
+
+extern "C" __global__ void __launch_bounds__(GEMV_WARPS * WARP)
+gemv_f16_f32x(const float* __restrict__ a, const u16* __restrict__ b, float* __restrict__ c,
+              int n_total, int k_total) {
+    extern __shared__ float xs[];
+    for (int i = threadIdx.x; i < k_total; i += GEMV_WARPS * WARP) xs[i] = a[i];
+    __syncthreads();
+    f16_rows_dot(b, c, n_total, k_total, xs);
 }
