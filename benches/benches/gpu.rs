@@ -3,16 +3,25 @@
 //! Ids: `gpu/quantize/<fmt>/<n>` and `gpu/dequantize/<fmt>/<n>` (seed sizes
 //! 1K-64K), `gpu/gemv/{w2a8,f16}/<rows>x<cols>` at the BitNet b1.58 2B4T
 //! shapes, `gpu/matmul/{w2a8,f16}/<n>` for n^3 products (32..512, MACs as
-//! elements), and `gpu/decode_layer/2b4t` (one transformer layer of a decode
-//! step, all on the device; tokens/s = 1 / (30 x time)). Every measurement
+//! elements), `gpu/decode_layer/2b4t` (one transformer layer of a decode
+//! step, all on the device; tokens/s = 1 / (30 x time)), and the whole model
+//! as the `inference` suite measures it on the CPU (same file, same prompt):
+//! `gpu/prefill/128` and `gpu/decode/32`, Throughput in tokens. Every measurement
 //! ends with a stream synchronisation, so it times finished work. Without a
 //! usable device the suite prints one skip line and measures nothing.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+mod common;
+
+use common::{model_2b4t_i2s, prompt};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use engine::cuda::{CudaBackend, GatedAct, RopeStyle};
 use engine::device::{open_cuda, reason};
+use engine::model::{GpuModel, Logits, Model};
 use engine::quant::Format;
+use engine::sample::argmax;
 use rand::{Rng, SeedableRng};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn floats(n: usize, seed: u64) -> Vec<f32> {
     let mut r = rand::rngs::StdRng::seed_from_u64(seed);
@@ -194,6 +203,50 @@ fn decode_layer(c: &mut Criterion, g: &CudaBackend) {
     group.finish();
 }
 
+/// The whole 2b4t model on the device: prefill of 128 tokens and 32 greedy
+/// decode steps after an untimed 8-token prompt (as `inference` on the CPU).
+fn model(c: &mut Criterion) {
+    const PREFILL: usize = 128;
+    const DECODE: usize = 32;
+    let cpu = Model::load(model_2b4t_i2s(), 1).expect("load the 2b4t model");
+    let backend = Arc::new(open_cuda(0).expect("device opened above"));
+    let dev = GpuModel::upload(&cpu, backend).expect("upload the 2b4t model");
+    let vocab = cpu.config().vocab_size;
+    let mut group = c.benchmark_group("gpu");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(10));
+    let ids = prompt(PREFILL, vocab);
+    group.throughput(Throughput::Elements(PREFILL as u64));
+    group.bench_function(format!("prefill/{PREFILL}"), |b| {
+        b.iter_batched_ref(
+            || dev.session(PREFILL).expect("session"),
+            |s| s.forward(&ids, Logits::Last).expect("prefill"),
+            BatchSize::PerIteration,
+        )
+    });
+    let head = prompt(8, vocab);
+    group.throughput(Throughput::Elements(DECODE as u64));
+    group.bench_function(format!("decode/{DECODE}"), |b| {
+        b.iter_batched_ref(
+            || {
+                let mut s = dev.session(8 + DECODE).expect("session");
+                let logits = s.forward(&head, Logits::Last).expect("prompt");
+                (s, argmax(&logits).expect("logits"))
+            },
+            |(s, next)| {
+                for _ in 0..DECODE {
+                    let logits = s.forward(&[*next], Logits::Last).expect("decode");
+                    *next = argmax(&logits).expect("logits");
+                }
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let g = match open_cuda(0) {
         Ok(g) => g,
@@ -210,6 +263,7 @@ fn bench(c: &mut Criterion) {
     gemv(c, &g);
     matmul(c, &g);
     decode_layer(c, &g);
+    model(c);
 }
 
 criterion_group!(benches, bench);

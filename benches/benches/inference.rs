@@ -8,41 +8,20 @@
 //! threads. Ten samples each: one sample is seconds long, and decode is
 //! memory-bound, so more samples add time, not information.
 
+mod common;
+
+use common::{model_2b4t_i2s, prompt};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use engine::model::{Logits, Model};
-use engine::quant::Format;
 use engine::sample::argmax;
-use engine::synth::{self, Preset, SynthOptions, WeightType};
-use std::path::PathBuf;
 use std::time::Duration;
 
 const PREFILL: usize = 128;
 const DECODE: usize = 32;
 const THREADS: [usize; 2] = [1, 2];
 
-fn model_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("bench-models");
-    std::fs::create_dir_all(&dir).expect("create target/bench-models");
-    let path = dir.join("2b4t-i2s-seed0.gguf");
-    if !path.exists() {
-        eprintln!("inference: writing {} (once)", path.display());
-        let opts = SynthOptions::new(Preset::B2B4T, WeightType::Ternary(Format::I2S), 0);
-        synth::write_model(&path, &opts, &indicatif::ProgressBar::hidden())
-            .expect("write the synthetic 2b4t model");
-    }
-    path
-}
-
-/// Deterministic prompt ids spread over the vocabulary.
-fn prompt(n: usize, vocab: usize) -> Vec<u32> {
-    (0..n).map(|i| ((i * 7919 + 13) % vocab) as u32).collect()
-}
-
 fn bench(c: &mut Criterion) {
-    let path = model_path();
+    let path = model_2b4t_i2s();
     for t in THREADS {
         let model = Model::load(&path, t).expect("load the 2b4t model");
         let vocab = model.config().vocab_size;
