@@ -102,6 +102,17 @@ impl Activation {
 }
 
 /// Which head dimensions RoPE rotates together.
+///
+/// NEOX for every architecture we load. `bitnet` is NEOX in llama.cpp's
+/// `llama_rope_type`. For `bitnet-b1.58` / `bitnet-25` (Microsoft's 2B4T
+/// GGUF) it follows from how the file is made: bitnet.cpp's
+/// `convert-helper-bitnet.py` feeds the Hugging Face safetensors to
+/// `convert-ms-to-gguf-bitnet.py`, which writes q/k without the
+/// LLaMA-style permutation (those calls are commented out), so the file
+/// keeps Hugging Face's `rotate_half` layout, which pairs `(i, i + d/2)`:
+/// NEOX. (Its GPU path converts the same weights with
+/// `(h l d) -> (h d l)` to run xformers' adjacent-pair RoPE, the same
+/// conclusion from the other side.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RopeStyle {

@@ -60,6 +60,8 @@ pub struct GpuModel<'m> {
     layers: Vec<GpuLayer>,
     output_norm: GpuBuffer<f32>,
     head: GpuBuffer<u16>,
+    /// Rows of the head: the logits per position (as on the CPU).
+    vocab: usize,
 }
 
 impl std::fmt::Debug for GpuModel<'_> {
@@ -140,6 +142,7 @@ impl<'m> GpuModel<'m> {
             layers,
             output_norm,
             head,
+            vocab: w.output.rows(),
         })
     }
 
@@ -197,7 +200,7 @@ struct Bufs {
 }
 
 impl Bufs {
-    fn new(b: &CudaBackend, c: &ModelConfig, n: usize) -> Result<Self, CudaError> {
+    fn new(b: &CudaBackend, c: &ModelConfig, vocab: usize, n: usize) -> Result<Self, CudaError> {
         let (e, nq, nkv, ff) = (
             c.n_embd,
             c.n_head * c.head_dim,
@@ -222,7 +225,7 @@ impl Bufs {
             acts_q: b.alloc_acts(n, nq)?,
             acts_ff: b.alloc_acts(n, ff)?,
             row: b.zeros(e)?,
-            logits: b.zeros(c.vocab_size)?,
+            logits: b.zeros(vocab)?,
         })
     }
 }
@@ -259,7 +262,7 @@ impl GpuSession<'_, '_> {
         let n = tokens.len();
         let e = c.n_embd;
         if self.bufs.as_ref().map(|s| s.tokens) != Some(n) {
-            self.bufs = Some(Bufs::new(b, c, n)?);
+            self.bufs = Some(Bufs::new(b, c, m.vocab, n)?);
         }
         let s = self.bufs.as_mut().expect("allocated above");
 
@@ -280,7 +283,7 @@ impl GpuSession<'_, '_> {
         };
         b.rmsnorm(&s.x, &m.output_norm, &mut s.h, n, c.rms_eps)?;
         let normed = if n > 1 { Some(b.download(&s.h)?) } else { None };
-        let mut logits = Vec::with_capacity(rows.len() * c.vocab_size);
+        let mut logits = Vec::with_capacity(rows.len() * m.vocab);
         for t in rows {
             let x_row = match &normed {
                 Some(all) => {
