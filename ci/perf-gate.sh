@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The blocking CI job: measure this checkout (quick settings), compare it with
+# The blocking CI job: measure this checkout (--quick: criterion settings
+# that only groups without their own apply; see README), compare it with
 # the committed baseline, write the gate report, and pass the gate's exit code
 # through: 0 PASS, 1 FAIL (a significant slowdown beyond the threshold, or a
 # failed accuracy check), 2 usage or input error (bad baseline, build failure).
