@@ -31,8 +31,8 @@ use crate::cpu::SimdLevel;
 pub(crate) const LANES: usize = 16;
 
 /// Rows interleaved chunk by chunk (see [`super::matrix`]): a GEMV tile of
-/// 8 rows then reads one sequential stream, which the hardware prefetcher
-/// follows at full DRAM bandwidth (8 separate row streams reach about half).
+/// 8 rows (AVX2 and AVX-512) then reads one sequential stream, which DRAM
+/// serves at full bandwidth (8 separate row streams reach about half).
 pub(crate) const GROUP_ROWS: usize = 8;
 
 /// Where row `r` starts in a block of `rows` rows (the block starting on a
@@ -210,7 +210,14 @@ mod isa_tests {
 
     #[test]
     fn vnni_and_plain_paths_equal_scalar() {
-        let (rows, tokens, chunks) = (11, 6, 3);
+        // GEMM tiles with row and token tails; GEMV tiles of whole groups,
+        // a 4-row tail and single rows.
+        for (rows, tokens, chunks) in [(11, 6, 3), (21, 1, 5), (13, 1, 2), (3, 1, 1)] {
+            paths_equal_scalar(rows, tokens, chunks);
+        }
+    }
+
+    fn paths_equal_scalar(rows: usize, tokens: usize, chunks: usize) {
         let (w, x, d, xl) = block_data(rows, tokens, chunks);
         let b = Block {
             w: &w,
@@ -245,9 +252,13 @@ mod isa_tests {
                     },
                     SimdLevel::Scalar => continue,
                 }
-                assert_eq!(got, want, "{level} vnni={vnni}");
+                assert_eq!(got, want, "{level} vnni={vnni} {rows}x{tokens}x{chunks}");
                 let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&got_f), bits(&want_f), "{level} vnni={vnni}");
+                assert_eq!(
+                    bits(&got_f),
+                    bits(&want_f),
+                    "{level} vnni={vnni} {rows}x{tokens}x{chunks}"
+                );
             }
         }
     }
