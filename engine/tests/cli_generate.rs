@@ -309,6 +309,23 @@ fn bitnet_simd_is_refused_when_invalid_and_honoured_when_valid() {
     assert!(out.stdout.starts_with("simd: scalar"), "{}", out.stdout);
 }
 
+/// The bandwidth that `ci/crossval.sh` states the decode bound with.
+#[test]
+fn cpu_bandwidth_measures_with_threads_and_refuses_zero() {
+    let out = bitnet(&["cpu", "--bandwidth", "--threads", "2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out.stdout.lines().last().unwrap_or_default();
+    let gbs: f64 = line
+        .strip_prefix("read bandwidth: ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no bandwidth in {line:?}"));
+    assert!(gbs > 0.0 && gbs.is_finite(), "{line}");
+    assert!(line.contains("(2 threads"), "{line}");
+    let out = bitnet(&["cpu", "--bandwidth", "--threads", "0"]);
+    assert_fails(&out, "at least one thread");
+}
+
 /// `--device` on `generate`/`logits`: `cpu` is silent; `auto` runs on CUDA
 /// when the device can take the model, else on the CPU after exactly one
 /// stderr line with the reason; `cuda` never falls back. Where a CUDA device

@@ -31,7 +31,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the CPU features the kernels will use.
-    Cpu,
+    Cpu {
+        /// Also measure the memory read bandwidth (1 GiB, best of 5), the
+        /// bound on decode speed: model bytes read per token / bandwidth.
+        #[arg(long)]
+        bandwidth: bool,
+        /// Threads reading concurrently for --bandwidth.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// Resolve `--device` and print the device the engine would run on.
     Device {
         /// auto (CUDA if usable, else CPU with one log line), cpu, cuda or cuda:N.
@@ -221,11 +229,16 @@ fn mib(bytes: u64) -> f64 {
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Cpu => {
+        Command::Cpu { bandwidth, threads } => {
             let active = SimdLevel::active();
             let supported: Vec<_> = SimdLevel::supported().iter().map(|l| l.name()).collect();
             println!("simd: {active} (supported: {})", supported.join(", "));
             println!("vnni: {}", active.has_vnni());
+            if bandwidth {
+                let gbs = engine::kernels::roofline::read_bandwidth(active, threads, 1 << 30, 5)
+                    .map_err(|e| format!("--bandwidth: {e}"))?;
+                println!("read bandwidth: {gbs:.2} GB/s ({threads} threads, 1 GiB, best of 5)");
+            }
         }
         Command::Device { device } => {
             let d = device::select(device).map_err(|e| format!("--device {device}: {e}"))?;

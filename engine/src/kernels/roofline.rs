@@ -29,6 +29,45 @@ pub fn stream_read(level: SimdLevel, bytes: &[u8]) -> u64 {
     head ^ fold_words(&bytes[body..])
 }
 
+/// The best of `reps` concurrent reads of a `bytes`-byte buffer split into
+/// `threads` contiguous parts, one per thread, in GB/s: the DRAM read
+/// bandwidth that decode with that many threads can use (a buffer well
+/// beyond the last-level cache). Errors if `threads` or `bytes` is 0.
+pub fn read_bandwidth(
+    level: SimdLevel,
+    threads: usize,
+    bytes: usize,
+    reps: usize,
+) -> Result<f64, String> {
+    if threads == 0 || bytes < threads {
+        return Err(format!(
+            "read bandwidth needs at least one thread and one byte per thread, got {threads} thread(s) and {bytes} bytes"
+        ));
+    }
+    let buffer: Vec<u8> = (0..bytes).map(|i| i as u8).collect();
+    let part = bytes.div_ceil(threads);
+    let mut best = 0.0f64;
+    for _ in 0..reps.max(1) {
+        let start = std::sync::Barrier::new(threads + 1);
+        let secs = std::thread::scope(|s| {
+            for p in buffer.chunks(part) {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    std::hint::black_box(stream_read(level, p));
+                });
+            }
+            start.wait();
+            // `scope` returns after every reader has joined.
+            std::time::Instant::now()
+        })
+        .elapsed()
+        .as_secs_f64();
+        best = best.max(bytes as f64 / secs / 1e9);
+    }
+    Ok(best)
+}
+
 fn fold_words(bytes: &[u8]) -> u64 {
     bytes.chunks(8).fold(0u64, |a, c| {
         let mut w = [0u8; 8];
@@ -79,6 +118,14 @@ unsafe fn read_avx2(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_bandwidth_checks_its_arguments_and_measures() {
+        assert!(read_bandwidth(SimdLevel::Scalar, 0, 1 << 20, 1).is_err());
+        assert!(read_bandwidth(SimdLevel::Scalar, 2, 1, 1).is_err());
+        let gbs = read_bandwidth(SimdLevel::active(), 2, 1 << 20, 2).unwrap();
+        assert!(gbs.is_finite() && gbs > 0.0, "{gbs}");
+    }
 
     #[test]
     fn every_level_folds_the_same_words() {
