@@ -1,7 +1,11 @@
-//! AVX2 lookup kernel. Without `vpermw`, each i16 entry takes two `pshufb`
-//! lookups into 16-byte tables (low bytes, high bytes) indexed by the code
-//! in the low byte of each u16 lane; the results are recombined per lane,
-//! so rows stay in the natural lane order:
+//! AVX2 lookup kernels. Without `vpermw`, each i16 entry takes two `pshufb`
+//! lookups into 16-byte tables (low bytes, high bytes) and the halves are
+//! joined back into i16.
+//!
+//! TL1 looks up by byte: its 4-bit codes sit two to a byte, so 32 indices
+//! come from one mask and the joins are `vpunpck{l,h}bw` (see [`pairs`]).
+//! TL2's 5-bit codes straddle bytes, so it looks up per u16 lane (16 per
+//! `pshufb`) and recombines in place, rows staying in lane order:
 //!
 //! ```text
 //! c = (lane >> bits * l) & 15               row 32 l + j in lane j
@@ -14,13 +18,62 @@
 use super::{Lut, FLUSH_GROUPS, RECORD_BYTES};
 use std::arch::x86_64::*;
 
+/// One token's tables in the AVX2 encoding (see the module docs of
+/// [`super`]): entry `e` of group `g` is `sum_j weight_j(e) * x[width g + j]`
+/// for the positive codes, as 16 i16 lanes (two or three `vpmullw` with
+/// per-code weight vectors), then split into 16 low and 16 high bytes.
+///
+/// # Safety
+/// AVX2 must be supported and `out.len() == groups * 32`.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
+    debug_assert_eq!(out.len(), groups * 32);
+    let used = match lut {
+        Lut::Pairs => 9,
+        Lut::Triples => 14,
+    };
+    let coef = |j: usize| {
+        let e: [i16; 16] = std::array::from_fn(|c| {
+            if c < used {
+                lut.weights(c as u16)[j] as i16
+            } else {
+                0
+            }
+        });
+        // SAFETY: `e` holds 16 i16.
+        _mm256_loadu_si256(e.as_ptr().cast())
+    };
+    let (a, b, c) = (coef(0), coef(1), coef(2));
+    // Per 128-bit lane: the 8 low bytes, then the 8 high bytes.
+    let split = _mm256_setr_epi8(
+        0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5,
+        7, 9, 11, 13, 15,
+    );
+    let width = lut.width();
+    let xs = |i: usize| _mm256_set1_epi16(x.get(i).map_or(0, |&v| v as i16));
+    for (g, t) in out.chunks_exact_mut(32).enumerate() {
+        let k = g * width;
+        let mut e = _mm256_add_epi16(
+            _mm256_mullo_epi16(a, xs(k)),
+            _mm256_mullo_epi16(b, xs(k + 1)),
+        );
+        if width == 3 {
+            e = _mm256_add_epi16(e, _mm256_mullo_epi16(c, xs(k + 2)));
+        }
+        // Quadwords (lo 0..8, hi 0..8, lo 8..16, hi 8..16) -> (lo, lo, hi, hi).
+        let v = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_shuffle_epi8(e, split));
+        // SAFETY: `t` is 32 bytes.
+        _mm256_storeu_si256(t.as_mut_ptr().cast(), v);
+    }
+}
+
 /// # Safety
 /// AVX2 must be supported; `w` holds `out.len() / tile_rows` tiles of
 /// `groups` records and `tables` `groups` tables (checked by the caller).
 pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
     out.fill(0);
     match lut {
-        Lut::Pairs => run::<false>(w, groups, tables, out),
+        Lut::Pairs => pairs(w, groups, tables, out),
         Lut::Triples => run::<true>(w, groups, tables, out),
     }
 }
@@ -36,6 +89,89 @@ unsafe fn run<const TRIPLES: bool>(w: &[u8], groups: usize, tables: &[u8], out: 
             tables.as_ptr(),
             out.as_mut_ptr().add(t * tr),
         );
+    }
+}
+
+/// TL1, byte lookups: a record's bytes hold two 4-bit codes each (byte
+/// `2j` rows `j` | `32 + j`, byte `2j + 1` rows `64 + j` | `96 + j`), so one
+/// mask (or shift + mask) gives 32 indices and one `pshufb` pair 32 entries
+/// (low bytes, high bytes) that `vpunpck{l,h}bw` join into two vectors of
+/// exact i16:
+///
+/// ```text
+/// idx = bytes & 15 (n = 0) or bytes >> 4 & 15 (n = 1)
+/// L = pshufb(lo, idx), H = pshufb(hi, idx)
+/// unpacklo(L, H): i16 k <- byte k (k < 8) or byte k + 8 (k >= 8)  [128-bit lanes]
+/// unpackhi(L, H): i16 k <- byte k + 8 (k < 8) or byte k + 16 (k >= 8)
+/// ```
+///
+/// Per 32 bytes of records: 2 index ops, 4 lookups, 4 unpacks, 4 adds for
+/// 64 lookups (128 weights), against 8 ops per 16 lookups lane by lane.
+#[target_feature(enable = "avx2")]
+unsafe fn pairs(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+    let tile_bytes = groups * RECORD_BYTES;
+    for t in 0..out.len() / 128 {
+        pairs_tile(
+            w.as_ptr().add(t * tile_bytes),
+            groups,
+            tables.as_ptr(),
+            &mut out[t * 128..][..128],
+        );
+    }
+}
+
+/// The tile row that i16 element `k` of accumulator (half `h`, nibble `n`,
+/// unpack `u`) belongs to.
+fn pair_row(h: usize, n: usize, u: usize, k: usize) -> usize {
+    let b = 32 * h + k + if k < 8 { 0 } else { 8 } + 8 * u;
+    let lane = b / 2;
+    lane + 32 * (n + 2 * (b % 2))
+}
+
+#[inline(always)]
+unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
+    let zero = _mm256_setzero_si256();
+    let low4 = _mm256_set1_epi8(0x0f);
+    let mut g0 = 0;
+    while g0 < groups {
+        let g1 = (g0 + FLUSH_GROUPS).min(groups);
+        // acc[h][n][u], see `pair_row`.
+        let mut acc = [[[zero; 2]; 2]; 2];
+        for g in g0..g1 {
+            // SAFETY (whole loop): g < groups lies inside the caller's
+            // record and table slices.
+            let tab = tables.add(g * 32);
+            let tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.cast()));
+            let th = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.add(16).cast()));
+            for h in 0..2 {
+                let bytes = _mm256_loadu_si256(w.add(g * RECORD_BYTES + 32 * h).cast());
+                for n in 0..2 {
+                    let idx = if n == 0 {
+                        _mm256_and_si256(bytes, low4)
+                    } else {
+                        _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), low4)
+                    };
+                    let lo = _mm256_shuffle_epi8(tl, idx);
+                    let hi = _mm256_shuffle_epi8(th, idx);
+                    let a = &mut acc[h][n];
+                    a[0] = _mm256_add_epi16(a[0], _mm256_unpacklo_epi8(lo, hi));
+                    a[1] = _mm256_add_epi16(a[1], _mm256_unpackhi_epi8(lo, hi));
+                }
+            }
+        }
+        for h in 0..2 {
+            for n in 0..2 {
+                for u in 0..2 {
+                    let mut v = [0i16; 16];
+                    // SAFETY: `v` holds 16 i16.
+                    _mm256_storeu_si256(v.as_mut_ptr().cast(), acc[h][n][u]);
+                    for (k, &x) in v.iter().enumerate() {
+                        out[pair_row(h, n, u, k)] += x as i32;
+                    }
+                }
+            }
+        }
+        g0 = g1;
     }
 }
 

@@ -190,6 +190,13 @@ pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
             // checks.
             unsafe { avx512::build_tables(lut, x, groups, out) }
         }
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => {
+            assert!(level.is_supported());
+            // SAFETY: AVX2 supported (checked above); the output length is
+            // checked above and activations are read with bounds checks.
+            unsafe { avx2::build_tables(lut, x, groups, out) }
+        }
         _ => scalar::build_tables(level, lut, x, groups, out),
     }
 }
