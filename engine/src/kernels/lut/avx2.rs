@@ -74,21 +74,7 @@ pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out:
     out.fill(0);
     match lut {
         Lut::Pairs => pairs(w, groups, tables, out),
-        Lut::Triples => run::<true>(w, groups, tables, out),
-    }
-}
-
-#[target_feature(enable = "avx2")]
-unsafe fn run<const TRIPLES: bool>(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
-    let tr = if TRIPLES { 96 } else { 128 };
-    let tile_bytes = groups * RECORD_BYTES;
-    for t in 0..out.len() / tr {
-        tile::<TRIPLES>(
-            w.as_ptr().add(t * tile_bytes),
-            groups,
-            tables.as_ptr(),
-            out.as_mut_ptr().add(t * tr),
-        );
+        Lut::Triples => triples(w, groups, tables, out),
     }
 }
 
@@ -175,52 +161,79 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
     }
 }
 
+/// TL2: per u16 lane, row `32 l + j`'s 5-bit code at bit `5 l` of lane
+/// `j`. Index vectors of the two record halves are narrowed into one byte
+/// vector (`vpackuswb`), looked up 32 at a time, and `vpunpck{l,h}bw`
+/// returns the first half's entries and the second's, each in lane order.
+/// The sign (code bit 4) is moved to bit 15 by one shift of the lane, and
+/// `vpsignw` negates where it is set (magnitude 0 has entry 0 either way).
+#[target_feature(enable = "avx2")]
+unsafe fn triples(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+    let tile_bytes = groups * RECORD_BYTES;
+    for t in 0..out.len() / 96 {
+        triples_tile(
+            w.as_ptr().add(t * tile_bytes),
+            groups,
+            tables.as_ptr(),
+            &mut out[t * 96..][..96],
+        );
+    }
+}
+
 #[inline(always)]
-unsafe fn tile<const TRIPLES: bool>(w: *const u8, groups: usize, tables: *const u8, out: *mut i32) {
-    let (bits, codes) = if TRIPLES { (5, 3) } else { (4, 4) };
+unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
     let zero = _mm256_setzero_si256();
     let low4 = _mm256_set1_epi16(0x0f);
-    let low8 = _mm256_set1_epi16(0xff);
-    let ones = _mm256_set1_epi16(1);
     let mut g0 = 0;
     while g0 < groups {
         let g1 = (g0 + FLUSH_GROUPS).min(groups);
         // acc[h][l]: rows 32 l + 16 h .. + 16.
-        let mut acc = [[zero; 4]; 2];
+        let mut acc = [[zero; 3]; 2];
         for g in g0..g1 {
             // SAFETY (whole loop): g < groups lies inside the caller's
             // record and table slices.
             let tab = tables.add(g * 32);
             let tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.cast()));
             let th = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.add(16).cast()));
-            for h in 0..2 {
-                let lanes = _mm256_loadu_si256(w.add(g * RECORD_BYTES + 32 * h).cast());
-                for l in 0..codes {
-                    let c = _mm256_srl_epi16(lanes, _mm_cvtsi32_si128((bits * l) as i32));
-                    let idx = _mm256_and_si256(c, low4);
-                    let lo = _mm256_and_si256(_mm256_shuffle_epi8(tl, idx), low8);
-                    let hi = _mm256_slli_epi16::<8>(_mm256_shuffle_epi8(th, idx));
-                    let mut v = _mm256_or_si256(lo, hi);
-                    if TRIPLES {
-                        let sign =
-                            _mm256_srli_epi16::<3>(_mm256_and_si256(c, _mm256_set1_epi16(16)));
-                        v = _mm256_sign_epi16(v, _mm256_sub_epi16(ones, sign));
-                    }
-                    acc[h][l] = _mm256_add_epi16(acc[h][l], v);
+            let lanes: [__m256i; 2] = std::array::from_fn(|h| {
+                _mm256_loadu_si256(w.add(g * RECORD_BYTES + 32 * h).cast())
+            });
+            for l in 0..3 {
+                let code = |v: __m256i| match l {
+                    0 => v,
+                    1 => _mm256_srli_epi16::<5>(v),
+                    _ => _mm256_srli_epi16::<10>(v),
+                };
+                let sign = |v: __m256i| match l {
+                    0 => _mm256_slli_epi16::<11>(v),
+                    1 => _mm256_slli_epi16::<6>(v),
+                    _ => _mm256_slli_epi16::<1>(v),
+                };
+                let idx = _mm256_packus_epi16(
+                    _mm256_and_si256(code(lanes[0]), low4),
+                    _mm256_and_si256(code(lanes[1]), low4),
+                );
+                let lo = _mm256_shuffle_epi8(tl, idx);
+                let hi = _mm256_shuffle_epi8(th, idx);
+                let v = [_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi)];
+                for h in 0..2 {
+                    let e = _mm256_sign_epi16(v[h], sign(lanes[h]));
+                    acc[h][l] = _mm256_add_epi16(acc[h][l], e);
                 }
             }
         }
         for h in 0..2 {
-            for l in 0..codes {
+            for l in 0..3 {
                 let a = acc[h][l];
                 let halves = [
                     _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
                     _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(a)),
                 ];
                 for (q, v) in halves.into_iter().enumerate() {
-                    // SAFETY: rows 32 l + 16 h + 8 q .. + 8 lie in the tile.
-                    let o = out.add(32 * l + 16 * h + 8 * q).cast();
-                    _mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), v));
+                    let o = &mut out[32 * l + 16 * h + 8 * q..][..8];
+                    // SAFETY: `o` is 8 i32.
+                    let sum = _mm256_add_epi32(_mm256_loadu_si256(o.as_ptr().cast()), v);
+                    _mm256_storeu_si256(o.as_mut_ptr().cast(), sum);
                 }
             }
         }
