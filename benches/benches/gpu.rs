@@ -12,13 +12,12 @@
 
 mod common;
 
-use common::{model_2b4t_i2s, prompt};
+use common::{greedy_steps, model_2b4t_i2s, primed, prompt};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use engine::cuda::{CudaBackend, GatedAct, RopeStyle};
 use engine::device::{open_cuda, reason};
 use engine::model::{GpuModel, Logits, Model};
 use engine::quant::Format;
-use engine::sample::argmax;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Duration;
@@ -230,17 +229,8 @@ fn model(c: &mut Criterion) {
     group.throughput(Throughput::Elements(DECODE as u64));
     group.bench_function(format!("decode/{DECODE}"), |b| {
         b.iter_batched_ref(
-            || {
-                let mut s = dev.session(8 + DECODE).expect("session");
-                let logits = s.forward(&head, Logits::Last).expect("prompt");
-                (s, argmax(&logits).expect("logits"))
-            },
-            |(s, next)| {
-                for _ in 0..DECODE {
-                    let logits = s.forward(&[*next], Logits::Last).expect("decode");
-                    *next = argmax(&logits).expect("logits");
-                }
-            },
+            || primed(dev.session(8 + DECODE).expect("session"), &head),
+            |(s, next)| greedy_steps(s, next, DECODE),
             BatchSize::PerIteration,
         )
     });

@@ -10,10 +10,9 @@
 
 mod common;
 
-use common::{model_2b4t_i2s, prompt};
+use common::{greedy_steps, model_2b4t_i2s, primed, prompt};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use engine::model::{Logits, Model};
-use engine::sample::argmax;
 use std::time::Duration;
 
 const PREFILL: usize = 128;
@@ -49,17 +48,8 @@ fn bench(c: &mut Criterion) {
         let head = prompt(8, vocab);
         g.bench_function(format!("{DECODE}/{t}t"), |b| {
             b.iter_batched_ref(
-                || {
-                    let mut s = model.session(8 + DECODE).expect("session");
-                    let logits = s.forward(&head, Logits::Last).expect("prompt");
-                    (s, argmax(&logits).expect("logits"))
-                },
-                |(s, next)| {
-                    for _ in 0..DECODE {
-                        let logits = s.forward(&[*next], Logits::Last).expect("decode");
-                        *next = argmax(&logits).expect("logits");
-                    }
-                },
+                || primed(model.session(8 + DECODE).expect("session"), &head),
+                |(s, next)| greedy_steps(s, next, DECODE),
                 BatchSize::PerIteration,
             )
         });

@@ -2,7 +2,9 @@
 //! share: the 2B4T-shaped synthetic model and the prompt ids, so both
 //! measure the same file and the same tokens.
 
+use engine::model::{Forward, Logits};
 use engine::quant::Format;
+use engine::sample::argmax;
 use engine::synth::{self, Preset, SynthOptions, WeightType};
 use std::path::PathBuf;
 
@@ -27,4 +29,20 @@ pub fn model_2b4t_i2s() -> PathBuf {
 /// Deterministic prompt ids spread over the vocabulary.
 pub fn prompt(n: usize, vocab: usize) -> Vec<u32> {
     (0..n).map(|i| ((i * 7919 + 13) % vocab) as u32).collect()
+}
+
+/// Untimed setup of a decode sample: runs the prompt `head` and returns the
+/// session with its greedy next token.
+pub fn primed<S: Forward>(mut session: S, head: &[u32]) -> (S, u32) {
+    let logits = session.forward(head, Logits::Last).expect("prompt");
+    let next = argmax(&logits).expect("logits");
+    (session, next)
+}
+
+/// The timed part of a decode sample: `steps` greedy single-token steps.
+pub fn greedy_steps(session: &mut impl Forward, next: &mut u32, steps: usize) {
+    for _ in 0..steps {
+        let logits = session.forward(&[*next], Logits::Last).expect("decode");
+        *next = argmax(&logits).expect("logits");
+    }
 }
