@@ -25,8 +25,8 @@ fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// (min, median) seconds of `f` over `reps` calls.
-fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+/// (min, median, mean) seconds of `f` over `reps` calls.
+fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64, f64) {
     let mut t: Vec<f64> = (0..reps)
         .map(|_| {
             let t0 = Instant::now();
@@ -35,7 +35,8 @@ fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
         })
         .collect();
     t.sort_by(f64::total_cmp);
-    (t[0], t[t.len() / 2])
+    let mean = t.iter().sum::<f64>() / t.len() as f64;
+    (t[0], t[t.len() / 2], mean)
 }
 
 fn main() {
@@ -77,19 +78,20 @@ fn main() {
     let macs = (rows * cols * tokens) as f64;
     let reps = ((4e9 / macs) as usize).clamp(11, 20_000);
     let mut i = 0;
-    let (best, median) = time(reps, || {
+    let (best, median, mean) = time(reps, || {
         gemm_with(level, &ws[i % copies], &q, &mut out, par).expect("gemm");
         i += 1;
     });
     let bytes = w.weight_bytes() as f64;
     println!(
         "{format} {tokens}x{rows}x{cols} {threads}t {level}{}: min {:.2} us = {:.1} G MAC/s \
-         ({:.1} GB/s of weights), median {:.2} us",
+         ({:.1} GB/s of weights), median {:.2} us, mean {:.2} us",
         if cold { " cold" } else { "" },
         best * 1e6,
         macs / best / 1e9,
         bytes / best / 1e9,
-        median * 1e6
+        median * 1e6,
+        mean * 1e6
     );
     if tokens != 1 {
         return;
@@ -98,7 +100,7 @@ fn main() {
         .map(|c| (0..w.weight_bytes()).map(|b| (b + c) as u8).collect())
         .collect();
     let mut i = 0;
-    let (rbest, _) = time(reps, || {
+    let (rbest, _, _) = time(reps, || {
         black_box(stream_read(level, black_box(&buffers[i % copies])));
         i += 1;
     });
