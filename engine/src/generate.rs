@@ -65,10 +65,9 @@ pub fn generate(
     is_end: impl Fn(u32) -> bool,
     on_token: impl FnMut(u32) -> Result<(), String>,
 ) -> Result<GenerateStats, GenerateError> {
-    let needed = positions_needed(prompt, n, model.config().context_length)?;
-    let sampler = Sampler::new(params)?;
-    let mut session = model.session(needed)?;
-    run(&mut session, sampler, prompt, n, is_end, on_token)
+    let context = model.config().context_length;
+    let open = |positions| model.session(positions);
+    run(open, context, prompt, n, params, is_end, on_token)
 }
 
 /// [`generate`] on a CUDA device.
@@ -80,10 +79,9 @@ pub fn generate_gpu(
     is_end: impl Fn(u32) -> bool,
     on_token: impl FnMut(u32) -> Result<(), String>,
 ) -> Result<GenerateStats, GenerateError> {
-    let needed = positions_needed(prompt, n, model.config().context_length)?;
-    let sampler = Sampler::new(params)?;
-    let mut session = model.session(needed)?;
-    run(&mut session, sampler, prompt, n, is_end, on_token)
+    let context = model.config().context_length;
+    let open = |positions| model.session(positions);
+    run(open, context, prompt, n, params, is_end, on_token)
 }
 
 /// Positions the session needs: the last sampled token is never fed back,
@@ -106,14 +104,20 @@ fn positions_needed(prompt: &[u32], n: usize, context: usize) -> Result<usize, G
     Ok(needed)
 }
 
-fn run(
-    session: &mut impl Forward,
-    mut sampler: Sampler,
+/// Checks the request, opens a session of the positions it needs and runs
+/// the loop.
+fn run<S: Forward>(
+    open: impl FnOnce(usize) -> Result<S, ModelError>,
+    context: usize,
     prompt: &[u32],
     n: usize,
+    params: SamplingParams,
     is_end: impl Fn(u32) -> bool,
     mut on_token: impl FnMut(u32) -> Result<(), String>,
 ) -> Result<GenerateStats, GenerateError> {
+    let needed = positions_needed(prompt, n, context)?;
+    let mut sampler = Sampler::new(params)?;
+    let mut session = open(needed)?;
     let mut history = prompt.to_vec();
     let mut stats = GenerateStats {
         prompt_tokens: prompt.len(),
