@@ -1,17 +1,16 @@
 //! AVX2 lookup kernels. Without `vpermw`, each i16 entry takes two `pshufb`
 //! lookups into 16-byte tables (low bytes, high bytes) and the halves are
-//! joined back into i16.
-//!
-//! TL1 looks up by byte: its 4-bit codes sit two to a byte, so 32 indices
-//! come from one mask and the joins are `vpunpck{l,h}bw` (see [`pairs`]).
-//! TL2's 5-bit codes straddle bytes, so it looks up per u16 lane (16 per
-//! `pshufb`) and recombines in place, rows staying in lane order:
+//! joined back into i16 with `vpunpck{l,h}bw`. Both formats look up 32
+//! indices per `pshufb`, one per byte:
 //!
 //! ```text
-//! c = (lane >> bits * l) & 15               row 32 l + j in lane j
-//! v = (pshufb(lo, c) & 0xff) | pshufb(hi, c) << 8
-//! TL2: v = psignw(v, 1 - 2 * sign)          (sign = bit 4 of the code)
+//! TL1: codes are nibbles, two to a byte: idx = bytes & 15, bytes >> 4 & 15
+//! TL2: 5-bit codes straddle bytes: per u16 lane c = (lane >> 5 l) & 15,
+//!      two halves' c narrowed into one byte vector (vpackuswb);
+//!      v = psignw(entry, lane << (11 - 5 l))   (code bit 4 = sign -> bit 15)
 //! ```
+//!
+//! See [`pairs`] and [`triples`] for where each i16 lands.
 
 #![allow(clippy::needless_range_loop)]
 
