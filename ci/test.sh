@@ -10,6 +10,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy --workspace --all-targets --features bitnet-engine/gpu,bitnet-benches/gpu -- -D warnings
 cargo build --workspace --features bitnet-engine/gpu
 cargo test --workspace --features bitnet-engine/gpu
+# The GPU execution tests once more with output shown, so the log carries
+# their skip line on a machine without a device (libtest captures it).
+cargo test -p bitnet-engine --features gpu --test cuda_exec -- --nocapture
 # The gpu suite's no-device path: criterion's test mode runs it once and it
 # must print its skip line (or, on a GPU machine, run every benchmark once).
 cargo test -p bitnet-benches --features gpu --bench gpu 2>&1 | tee target/gpu-bench-test.log
