@@ -216,7 +216,8 @@ impl Tile {
                         if VNNI {
                             acc[r] = dot::<true>(acc[r], q, xv);
                         } else {
-                            acc16[r] = _mm256_add_epi16(acc16[r], _mm256_maddubs_epi16(q, xv));
+                            // Saturating only to pin the order; see `run`.
+                            acc16[r] = _mm256_adds_epi16(acc16[r], _mm256_maddubs_epi16(q, xv));
                         }
                     }
                 }
@@ -244,7 +245,12 @@ impl Tile {
         // FLUSH chunks instead of after every product: at most 8 sums per
         // chunk, so 4 chunks stay below 4 * 8 * 512 = 16384 < 2^15. Tiles
         // that need per-chunk lanes (PC) widen every chunk. The integer
-        // sums are the same either way.
+        // sums are the same either way. The adds saturate (`vpaddsw`) only
+        // so that LLVM keeps them in program order: the bound means they
+        // never clip, and with the wrapping add LLVM re-associates the
+        // products into trees that need more registers and spilled i16
+        // sums of the 2 x 4 tile to the stack (16 spills per chunk; none
+        // now).
         let i16_acc = !VNNI;
         let flush = if PC { 1 } else { 4 };
         let mut acc16 = [[[zero; 2]; T]; R];
@@ -287,7 +293,7 @@ impl Tile {
                                 acc[r][t][hi] = dot::<VNNI>(acc[r][t][hi], q[r], xv);
                             } else {
                                 let pairs = _mm256_maddubs_epi16(q[r], xv);
-                                acc16[r][t][hi] = _mm256_add_epi16(acc16[r][t][hi], pairs);
+                                acc16[r][t][hi] = _mm256_adds_epi16(acc16[r][t][hi], pairs);
                             }
                         }
                     }
