@@ -40,6 +40,18 @@ impl<T: Copy + Default> Aligned<T> {
         self.as_mut_slice().fill(T::default());
     }
 
+    /// Sets the length to `len` without clearing: for a buffer the caller
+    /// overwrites whole (a call's lookup tables), the elements left from
+    /// the last use are never read, and the memset is not paid per call.
+    pub fn resize_for_overwrite(&mut self, len: usize) {
+        let need = len + ALIGN - 1;
+        if self.buf.len() < need {
+            self.buf = vec![T::default(); need];
+        }
+        self.start = self.buf.as_ptr().align_offset(ALIGN).min(ALIGN - 1);
+        self.len = len;
+    }
+
     pub fn as_slice(&self) -> &[T] {
         &self.buf[self.start..self.start + self.len]
     }

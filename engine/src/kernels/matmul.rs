@@ -148,7 +148,8 @@ fn matmul(
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
             let tb = groups * lut.table_bytes(level);
-            tables.resize_zeroed(tokens * tb);
+            // `build_tables` writes every byte of every token's tables.
+            tables.resize_for_overwrite(tokens * tb);
             for (t, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
                 lut::build_tables(level, lut, x.token(t), groups, dst);
             }
