@@ -30,13 +30,7 @@ impl<T: Copy + Default> Aligned<T> {
     /// Sets the length to `len`, every element zero, keeping the allocation
     /// when it is big enough.
     pub fn resize_zeroed(&mut self, len: usize) {
-        debug_assert_eq!(std::mem::size_of::<T>(), 1);
-        let need = len + ALIGN - 1;
-        if self.buf.len() < need {
-            self.buf = vec![T::default(); need];
-        }
-        self.start = self.buf.as_ptr().align_offset(ALIGN).min(ALIGN - 1);
-        self.len = len;
+        self.resize_for_overwrite(len);
         self.as_mut_slice().fill(T::default());
     }
 
@@ -44,6 +38,7 @@ impl<T: Copy + Default> Aligned<T> {
     /// overwrites whole (a call's lookup tables), the elements left from
     /// the last use are never read, and the memset is not paid per call.
     pub fn resize_for_overwrite(&mut self, len: usize) {
+        debug_assert_eq!(std::mem::size_of::<T>(), 1);
         let need = len + ALIGN - 1;
         if self.buf.len() < need {
             self.buf = vec![T::default(); need];
