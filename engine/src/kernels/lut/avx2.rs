@@ -14,7 +14,7 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use super::{Lut, FLUSH_GROUPS, RECORD_BYTES};
+use super::{Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
 use std::arch::x86_64::*;
 
 /// One token's tables in the AVX2 encoding (see the module docs of
@@ -67,12 +67,13 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
 
 /// # Safety
 /// AVX2 must be supported; `w` holds `out.len() / tile_rows` tiles of
-/// `groups` records and `tables` `groups` tables (checked by the caller).
-pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+/// `span.stride` records, the span lies inside them, and `tables` holds
+/// `span.len` tables (checked by the caller).
+pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     out.fill(0);
     match lut {
-        Lut::Pairs => pairs(w, groups, tables, out),
-        Lut::Triples => triples(w, groups, tables, out),
+        Lut::Pairs => pairs(w, span, tables, out),
+        Lut::Triples => triples(w, span, tables, out),
     }
 }
 
@@ -92,12 +93,12 @@ pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out:
 /// Per 32 bytes of records: 2 index ops, 4 lookups, 4 unpacks, 4 adds for
 /// 64 lookups (128 weights), against 8 ops per 16 lookups lane by lane.
 #[target_feature(enable = "avx2")]
-unsafe fn pairs(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
-    let tile_bytes = groups * RECORD_BYTES;
+unsafe fn pairs(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+    let tile_bytes = span.stride * RECORD_BYTES;
     for t in 0..out.len() / 128 {
         pairs_tile(
-            w.as_ptr().add(t * tile_bytes),
-            groups,
+            w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
+            span.len,
             tables.as_ptr(),
             &mut out[t * 128..][..128],
         );
@@ -166,12 +167,12 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
 /// The sign (code bit 4) is moved to bit 15 by one shift of the lane, and
 /// `vpsignw` negates where it is set (magnitude 0 has entry 0 either way).
 #[target_feature(enable = "avx2")]
-unsafe fn triples(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
-    let tile_bytes = groups * RECORD_BYTES;
+unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+    let tile_bytes = span.stride * RECORD_BYTES;
     for t in 0..out.len() / 96 {
         triples_tile(
-            w.as_ptr().add(t * tile_bytes),
-            groups,
+            w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
+            span.len,
             tables.as_ptr(),
             &mut out[t * 96..][..96],
         );

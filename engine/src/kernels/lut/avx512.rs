@@ -19,7 +19,7 @@
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{scalar, Lut, FLUSH_GROUPS, RECORD_BYTES};
+use super::{scalar, Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
 use crate::cpu::SimdLevel;
 use std::arch::x86_64::*;
 
@@ -96,25 +96,27 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
 
 /// # Safety
 /// AVX-512 F/BW must be supported; `w` holds `out.len() / tile_rows` tiles
-/// of `groups` records and `tables` `groups` tables (checked by the caller).
-pub(super) unsafe fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+/// of `span.stride` records, the span lies inside them, and `tables` holds
+/// `span.len` tables (checked by the caller).
+pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     out.fill(0);
     match lut {
-        Lut::Pairs => run::<false>(w, groups, tables, out),
-        Lut::Triples => run::<true>(w, groups, tables, out),
+        Lut::Pairs => run::<false>(w, span, tables, out),
+        Lut::Triples => run::<true>(w, span, tables, out),
     }
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn run<const TRIPLES: bool>(w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tr = if TRIPLES { 96 } else { 128 };
-    let tile_bytes = groups * RECORD_BYTES;
+    let tile_bytes = span.stride * RECORD_BYTES;
+    let groups = span.len;
     let tiles = out.len() / tr;
     let mut t = 0;
     while t < tiles {
         let n = if t + 2 <= tiles { 2 } else { 1 };
         let args = (
-            w.as_ptr().add(t * tile_bytes),
+            w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
             tile_bytes,
             groups,
             tables.as_ptr(),

@@ -201,8 +201,31 @@ pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
     }
 }
 
-/// Exact dots of the rows of whole tiles (`w`, contiguous) with one token's
-/// tables: `out[tile_rows * tile + i]`.
+/// Which records of each tile a [`dots`] call reads: `len` groups from
+/// group `start`, of tiles that hold `stride` groups each. A GEMV on
+/// several threads can give each thread a span of `k` (and the tables of
+/// that span only) instead of whole tiles of rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub len: usize,
+    pub stride: usize,
+}
+
+impl Span {
+    /// Every group of tiles of `groups` groups.
+    pub fn all(groups: usize) -> Self {
+        Span {
+            start: 0,
+            len: groups,
+            stride: groups,
+        }
+    }
+}
+
+/// Exact dots of the rows of whole tiles (`w`, contiguous) over the groups
+/// of `span`, with one token's tables for those groups:
+/// `out[tile_rows * tile + i]`.
 ///
 /// Panics on mismatched slices (the public API checks shapes first; the
 /// check is what keeps the unsafe loads in bounds).
@@ -210,30 +233,31 @@ pub(crate) fn dots(
     level: SimdLevel,
     lut: Lut,
     w: &[u8],
-    groups: usize,
+    span: Span,
     tables: &[u8],
     out: &mut [i32],
 ) {
     let tr = lut.tile_rows();
     let tiles = out.len() / tr;
     assert_eq!(out.len(), tiles * tr);
-    assert_eq!(w.len(), tiles * groups * RECORD_BYTES);
-    assert_eq!(tables.len(), groups * lut.table_bytes(level));
+    assert_eq!(w.len(), tiles * span.stride * RECORD_BYTES);
+    assert!(span.start + span.len <= span.stride);
+    assert_eq!(tables.len(), span.len * lut.table_bytes(level));
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
             assert!(level.is_supported());
             // SAFETY: AVX-512 F/BW supported (checked above); slice lengths
-            // match the tile count and group count (asserted above).
-            unsafe { avx512::dots(lut, w, groups, tables, out) }
+            // match the tile count and the span (asserted above).
+            unsafe { avx512::dots(lut, w, span, tables, out) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
             assert!(level.is_supported());
             // SAFETY: AVX2 supported (checked above); lengths asserted above.
-            unsafe { avx2::dots(lut, w, groups, tables, out) }
+            unsafe { avx2::dots(lut, w, span, tables, out) }
         }
-        _ => scalar::dots(lut, w, groups, tables, out),
+        _ => scalar::dots(lut, w, span, tables, out),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Scalar reference of the lookup kernels: one table read per row and group.
 
-use super::{record_code, Lut, RECORD_BYTES};
+use super::{record_code, Lut, Span, RECORD_BYTES};
 use crate::cpu::SimdLevel;
 
 /// Table entries of one group, in code order (see the module docs).
@@ -43,13 +43,14 @@ pub(super) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
     }
 }
 
-pub(super) fn dots(lut: Lut, w: &[u8], groups: usize, tables: &[u8], out: &mut [i32]) {
+pub(super) fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tb = lut.table_bytes(SimdLevel::Scalar);
     let tr = lut.tile_rows();
     for (tile, o) in w
-        .chunks_exact(groups * RECORD_BYTES)
+        .chunks_exact(span.stride * RECORD_BYTES)
         .zip(out.chunks_exact_mut(tr))
     {
+        let tile = &tile[span.start * RECORD_BYTES..(span.start + span.len) * RECORD_BYTES];
         for (i, o) in o.iter_mut().enumerate() {
             *o = tile
                 .chunks_exact(RECORD_BYTES)
