@@ -249,8 +249,8 @@ impl Tile {
         // so that LLVM keeps them in program order: the bound means they
         // never clip, and with the wrapping add LLVM re-associates the
         // products into trees that need more registers and spilled i16
-        // sums of the 2 x 4 tile to the stack (16 spills per chunk; none
-        // now).
+        // sums of the 2 x 4 tile to the stack (34 stack loads and stores
+        // per chunk between flushes; none now).
         let i16_acc = !VNNI;
         let flush = if PC { 1 } else { 4 };
         let mut acc16 = [[[zero; 2]; T]; R];
