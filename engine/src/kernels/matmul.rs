@@ -32,6 +32,11 @@ use std::sync::Mutex;
 /// Rows per kernel call in GEMM: the block's packed rows stay in L1 while
 /// every token streams past them.
 const GEMM_BLOCK_ROWS: usize = 16;
+/// Span starts of a split-`k` lookup-table GEMV are multiples of this many
+/// groups. Any start is exact; a small unit keeps the threads' spans within
+/// 8 groups of equal (64 split TL2's 854 groups of 2560 columns 7:7 units
+/// but 448:406 groups).
+const SPAN_ALIGN_GROUPS: usize = 8;
 
 /// `out[r] = (W x)[r]` for one token, at the active SIMD level.
 pub fn gemv(
@@ -150,9 +155,9 @@ fn matmul(
         Layout::Lut { lut, groups }
             if tokens == 1
                 && par.threads > 1
-                && rows.div_ceil(lut.tile_rows()) < 4 * par.threads =>
+                && rows.div_ceil(lut.tile_rows()) < 16 * par.threads =>
         {
-            lut_gemv_spans(level, lut, groups, w, x, par, parts_per_thread, &shared)
+            lut_gemv_spans(level, lut, groups, w, x, par, &shared)
         }
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
@@ -240,12 +245,22 @@ fn lut_block(
 /// GEMV of a lookup-table matrix on several threads: a part is a span of
 /// `k` across every tile, with the tables of that span built by the thread
 /// that reads them, and the parts' exact integer dots are added before the
-/// epilogue. For a matrix of few tiles (under 4 per thread) this beats
-/// splitting rows, which builds every table on the calling thread first
-/// and splits the tiles unevenly: 640 x 2560 is five 128-row TL1 tiles,
-/// 3 and 2 (measured, 2 threads: min 12.9 us against 15.3). With many
-/// tiles the row split wins (6912 x 2560 TL1: 122 us against 130 with
-/// spans, whose partial sums are as long as the matrix is tall).
+/// epilogue. Under 16 tiles per thread this beats splitting rows, which
+/// builds every table on the calling thread first (the other core then
+/// reads all of it across the cache hierarchy) and whose table, 32 bytes per
+/// group, outgrows L1 at 2560 columns where half of it does not. Measured
+/// (2 threads, medians of alternating runs): TL1 2560 x 2560 45.6-47 us
+/// against 48.5-49, 2560 x 6912 117-131 against 137-151, 640 x 2560 (five
+/// tiles, which rows split 3:2) 12.8 against 15.3. With many tiles the row
+/// split wins (6912 x 2560 TL1: 122-134 us against 140-147 with spans,
+/// whose partial sums are as long as the matrix is tall).
+///
+/// One equal span per thread (aligned to 8 groups; any start is exact, the
+/// kernels flush their i16 sums within a span): finer parts balance a late
+/// helper but each adds a full column of partial sums under the lock, and
+/// measured slower (TL2 640 x 2560: 15.8 us against 16.3 for two per
+/// thread, 17.5 for two aligned to 64 groups, which split 854 groups
+/// 192/256/192/214).
 #[allow(clippy::too_many_arguments)]
 fn lut_gemv_spans(
     level: SimdLevel,
@@ -254,7 +269,6 @@ fn lut_gemv_spans(
     w: &TernaryMatrix,
     x: &QuantizedActivations,
     par: Parallelism,
-    parts_per_thread: usize,
     out: &SharedOut,
 ) -> Result<(), KernelError> {
     let Scale::Tensor(gamma) = *w.scale() else {
@@ -264,9 +278,7 @@ fn lut_gemv_spans(
     let tiles = w.rows().div_ceil(tr);
     let tb = lut.table_bytes(level);
     let total = Mutex::new(vec![0i32; tiles * tr]);
-    // Each part adds `tiles * tr` sums under the lock, so few parts.
-    let parts = parts_per_thread.min(2);
-    for_row_ranges(par, groups, lut::FLUSH_GROUPS, parts, |g0, g1| {
+    for_row_ranges(par, groups, SPAN_ALIGN_GROUPS, 1, |g0, g1| {
         let span = Span {
             start: g0,
             len: g1 - g0,
