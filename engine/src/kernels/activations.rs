@@ -11,8 +11,6 @@
 //! values: token 0: xq[0..k] 0 0 .. 0 | token 1: xq[0..k] 0 .. 0 | ...
 //!                  <------ padded = ceil(k / 256) * 256 ------>
 //! chunk_sums[t * chunks + c] = sum(xq[t][256c .. 256c + 256])
-//! lane_sums[(t * chunks + c) * 16 + l]
-//!                            = sum(xq[t][256c + 64g + 4l + j]), g, j in 0..4
 //! sums[t]                    = sum(xq[t][..])
 //! ```
 //!
@@ -20,15 +18,12 @@
 //! tail code. The sums exist because the kernels multiply by offset codes
 //! `code + 1` in {0, 1, 2} (unsigned, as `vpdpbusd`/`pmaddubsw` want):
 //! `sum(code * xq) = sum((code + 1) * xq) - sum(xq)`: per row for formats
-//! with one scale per tensor, per lane of each chunk (the way SIMD registers
-//! split a chunk) for formats with one scale per 256-weight block (TQ2_0).
+//! with one scale per tensor, per chunk for formats with one scale per
+//! 256-weight block (TQ2_0).
 
 use super::aligned::Aligned;
 use super::KernelError;
 use super::CHUNK_WEIGHTS;
-
-/// Lanes per chunk in [`QuantizedActivations::lane_sums`].
-const LANES: usize = 16;
 
 /// Int8 activations of `tokens` tokens of `k` values each, plus the per-token
 /// scale and the integer sums the kernels need.
@@ -41,7 +36,6 @@ pub struct QuantizedActivations {
     scales: Vec<f32>,
     sums: Vec<i32>,
     chunk_sums: Vec<i32>,
-    lane_sums: Vec<i32>,
 }
 
 impl QuantizedActivations {
@@ -92,11 +86,6 @@ impl QuantizedActivations {
     /// Per-token, per-chunk `sum(xq)`, token-major.
     pub fn chunk_sums(&self) -> &[i32] {
         &self.chunk_sums
-    }
-
-    /// Per-token, per-chunk, per-lane sums (16 lanes, see the module docs).
-    pub fn lane_sums(&self) -> &[i32] {
-        &self.lane_sums
     }
 
     /// One token's per-chunk sums.
@@ -162,24 +151,14 @@ pub fn quantize_activations_into(
     dst.sums.clear();
     dst.chunk_sums.clear();
     dst.chunk_sums.resize(tokens * chunks, 0);
-    dst.lane_sums.clear();
-    dst.lane_sums.resize(tokens * chunks * LANES, 0);
     for (t, row) in x.chunks_exact(k).enumerate() {
         let out = &mut dst.values.as_mut_slice()[t * padded..t * padded + k];
         let s = quantize_row(row, out);
         dst.scales.push(s);
         let sums = &mut dst.chunk_sums[t * chunks..(t + 1) * chunks];
-        let lanes = &mut dst.lane_sums[t * chunks * LANES..(t + 1) * chunks * LANES];
         let padded_row = &dst.values.as_slice()[t * padded..(t + 1) * padded];
-        for ((c, vals), ls) in padded_row
-            .chunks_exact(CHUNK_WEIGHTS)
-            .enumerate()
-            .zip(lanes.chunks_exact_mut(LANES))
-        {
-            for (i, &v) in vals.iter().enumerate() {
-                ls[(i % 64) / 4] += v as i32;
-            }
-            sums[c] = ls.iter().sum();
+        for (sum, vals) in sums.iter_mut().zip(padded_row.chunks_exact(CHUNK_WEIGHTS)) {
+            *sum = vals.iter().map(|&v| v as i32).sum();
         }
         dst.sums.push(sums.iter().sum());
     }
@@ -222,8 +201,6 @@ mod tests {
         assert_eq!(&q.token(1)[..5], &[0, 0, 0, 127, -127]);
         assert_eq!(q.sums(), &[64 - 127 + 32, 0]);
         assert_eq!(q.chunk_sums(), &[64 - 127 + 32, 0]);
-        // Values 0..2 are lane 0, value 3 lane 0, value 4 lane 1.
-        assert_eq!(&q.lane_sums()[..2], &[64 - 127 + 32, 0]);
     }
 
     #[test]

@@ -10,13 +10,13 @@
 //! dot    = raw - sum(xq)    (MAD layout: raw = sum((code + 1) * xq), i32)
 //! dot    = sum(table[g][index])   (lookup-table layout, exact i32)
 //! tensor scale:  y = f32( f64(dot) * (f64(gamma) / f64(s)) )
-//! block scales:  y = f32( tree16(lane accumulators) * (1 / f64(s)) )
+//! block scales:  y = f32( sum_c(d_c * dot_c) * (1 / f64(s)) )
 //! ```
 //!
-//! (the per-block lane accumulators are defined in [`super::mad`]). The f64
-//! products are exact (|dot| < 2^31, scales are f32) and the f64 sums lose
-//! nothing that matters, so `y` is within about one f32 rounding of the
-//! exact dequantized product.
+//! (the per-block sum, chunk by chunk in order, is defined in
+//! [`super::mad`]). The f64 products are exact (|dot| < 2^31, scales are
+//! f32) and the f64 sums lose nothing that matters, so `y` is within about
+//! one f32 rounding of the exact dequantized product.
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut, Span};
@@ -336,7 +336,7 @@ fn mad_block(
             sums.resize(x.tokens() * n, 0.0);
             let scales = BlockScales {
                 d: w.block_scales(r0, r1),
-                lane_sums: x.lane_sums(),
+                chunk_sums: x.chunk_sums(),
             };
             mad::scaled_sums(level, &block, &scales, &mut sums);
             for t in 0..x.tokens() {

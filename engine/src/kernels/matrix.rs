@@ -70,7 +70,10 @@ pub struct TernaryMatrix {
     layout: Layout,
     data: Aligned<u8>,
     scale: Scale,
-    /// Per-block scales widened to f64 once (what the kernels multiply by).
+    /// Per-block scales widened to f64 once (what the kernels multiply by),
+    /// in the order of the MAD layout's chunks (scale `i` belongs to the
+    /// chunk at byte `CHUNK_BYTES * i`): a GEMV tile of 8 rows reads the 8
+    /// scales of a chunk as two vectors.
     block_scales: Vec<f64>,
 }
 
@@ -128,9 +131,16 @@ impl TernaryMatrix {
                 (Layout::Mad { chunks }, data)
             }
         };
-        let block_scales = match &scale {
-            Scale::PerBlock(d) => d.iter().map(|&v| v as f64).collect(),
-            Scale::Tensor(_) => Vec::new(),
+        let block_scales = match (&scale, layout) {
+            (Scale::PerBlock(d), Layout::Mad { chunks }) => {
+                let mut out = vec![0.0; d.len()];
+                for (i, &v) in d.iter().enumerate() {
+                    out[chunk_offset(rows, chunks, i / chunks, i % chunks) / CHUNK_BYTES] =
+                        v as f64;
+                }
+                out
+            }
+            _ => Vec::new(),
         };
         Ok(TernaryMatrix {
             format,
@@ -213,7 +223,8 @@ impl TernaryMatrix {
         &self.data.as_slice()[r0 * rb..r1 * rb]
     }
 
-    /// Per-block scales of rows `r0..r1` as f64 (empty for tensor scales).
+    /// Per-block scales of rows `r0..r1` as f64 (empty for tensor scales),
+    /// in chunk order (see the field); the same row rule as [`Self::row_data`].
     pub(crate) fn block_scales(&self, r0: usize, r1: usize) -> &[f64] {
         match self.layout {
             Layout::Mad { chunks } if !self.block_scales.is_empty() => {

@@ -4,17 +4,17 @@
 //! `vpmaddwd` do the same (pairs of `code * xq` fit i16: |2 * 2 * 128| < 2^15).
 //!
 //! A 64-byte chunk is taken as two 32-byte halves: half `h`, group `g` holds
-//! weights `64g + 32h .. 64g + 32h + 31`, so half `h`'s i32 lane `m` is the
-//! canonical lane `8h + m` of [`super`]. Register tiles (16 ymm): 8 rows x
+//! weights `64g + 32h .. 64g + 32h + 31`. Register tiles (16 ymm): 8 rows x
 //! 1 token (a whole interleave group, read in address order) or 2 rows x 4
-//! tokens (the i32 sums of both live in memory, touched once per 4 chunks);
-//! per-block scales use 1 x 1 (two i32 and four f64 accumulators).
+//! tokens (the i32 sums of both live in memory, touched once per 4 chunks),
+//! for both kinds of scale; per-block scales reduce the i32 sums every
+//! chunk into one f64 sum per row and token.
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{row_start, Block, BlockScales, LANES};
+use super::{row_start, Block, BlockScales};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 use std::arch::x86_64::*;
@@ -27,7 +27,7 @@ pub(super) unsafe fn raw_sums(vnni: bool, b: &Block<'_>, out: &mut [i32]) {
         raw: out.as_mut_ptr(),
         scaled: std::ptr::null_mut(),
         d: std::ptr::null(),
-        xl: std::ptr::null(),
+        xs: std::ptr::null(),
     };
     if vnni {
         run_vnni::<false>(b, o)
@@ -43,7 +43,7 @@ pub(super) unsafe fn scaled_sums(vnni: bool, b: &Block<'_>, s: &BlockScales<'_>,
         raw: std::ptr::null_mut(),
         scaled: out.as_mut_ptr(),
         d: s.d.as_ptr(),
-        xl: s.lane_sums.as_ptr(),
+        xs: s.chunk_sums.as_ptr(),
     };
     if vnni {
         run_vnni::<true>(b, o)
@@ -58,7 +58,7 @@ struct Out {
     raw: *mut i32,
     scaled: *mut f64,
     d: *const f64,
-    xl: *const i32,
+    xs: *const i32,
 }
 
 #[target_feature(enable = "avx2,avxvnni")]
@@ -73,11 +73,7 @@ unsafe fn run_plain<const PC: bool>(b: &Block<'_>, o: Out) {
 
 #[inline(always)]
 unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
-    let (rt, tt) = match (PC, b.tokens >= 4) {
-        (false, true) => (2, 4),
-        (false, false) => (8, 1),
-        (true, _) => (1, 1),
-    };
+    let (rt, tt) = if b.tokens >= 4 { (2, 4) } else { (8, 1) };
     let mut r = 0;
     while r < b.rows {
         // A group's last rows (a matrix whose rows are not a multiple of
@@ -103,7 +99,7 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
                 o,
             };
             match (n, m) {
-                (8, _) => tile.gemv8::<VNNI>(),
+                (8, _) => tile.gemv8::<VNNI, PC>(),
                 (4, _) => tile.run::<4, 1, VNNI, PC>(),
                 (2, 4) => tile.run::<2, 4, VNNI, PC>(),
                 (2, _) => tile.run::<2, 1, VNNI, PC>(),
@@ -164,16 +160,28 @@ unsafe fn hsum(v: __m256i) -> i32 {
     _mm_cvtsi128_si32(s)
 }
 
-/// [`super::tree16`] on lanes 0..3, 4..7, 8..11, 12..15.
+/// The sums of 8 vectors' lanes, `[sum(a[0]), .., sum(a[7])]` (exact
+/// integer adds, so the order is free): a transposing `vphaddd` tree, 9
+/// instructions for 8 rows instead of a horizontal sum each.
 #[inline(always)]
-unsafe fn tree16(a: [__m256d; 4]) -> f64 {
-    let s8 = [_mm256_add_pd(a[0], a[2]), _mm256_add_pd(a[1], a[3])];
-    let s4 = _mm256_add_pd(s8[0], s8[1]);
-    let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
-    _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)))
+unsafe fn hsum8(a: [__m256i; 8]) -> __m256i {
+    let p: [__m256i; 4] = std::array::from_fn(|i| _mm256_hadd_epi32(a[2 * i], a[2 * i + 1]));
+    // q0: 128-bit halves [rows 0..4 of lanes 0..4 | rows 0..4 of lanes 4..8].
+    let q0 = _mm256_hadd_epi32(p[0], p[1]);
+    let q1 = _mm256_hadd_epi32(p[2], p[3]);
+    _mm256_add_epi32(
+        _mm256_permute2x128_si256::<0x20>(q0, q1),
+        _mm256_permute2x128_si256::<0x31>(q0, q1),
+    )
 }
 
 impl Tile {
+    /// Where the scale of tile row `r`, chunk `c` is in [`Out::d`].
+    #[inline(always)]
+    fn scale_index(&self, r: usize, c: usize) -> usize {
+        super::chunk_offset(self.rows, self.chunks, self.r + r, c) / CHUNK_BYTES
+    }
+
     /// One token, the 8 rows of an interleave group: reads the group's
     /// bytes in address order, one stream per thread, which DRAM serves
     /// best (a 4-row tile reads every other 256 bytes, then comes back for
@@ -182,16 +190,21 @@ impl Tile {
     /// decode about 10% faster. The i32 sums are touched once per FLUSH
     /// chunks, so the 16 ymm registers hold the i16 sums, one chunk-half of
     /// activations and the current codes.
+    ///
+    /// With per-block scales (PC) the i32 sums are reduced every chunk,
+    /// all 8 rows at once ([`hsum8`]), and scaled into two f64 vectors of
+    /// 4 rows each.
     #[inline(always)]
-    unsafe fn gemv8<const VNNI: bool>(&self) {
+    unsafe fn gemv8<const VNNI: bool, const PC: bool>(&self) {
         const R: usize = 8;
         // The i16 bound of `run`: 8 pair sums per chunk, 4 chunks.
-        const FLUSH: usize = 4;
+        let flush = if PC { 1 } else { 4 };
         let m3 = _mm256_set1_epi8(3);
         let zero = _mm256_setzero_si256();
         let ones = _mm256_set1_epi16(1);
         let mut acc = [zero; R];
         let mut acc16 = [zero; R];
+        let mut accd = [_mm256_setzero_pd(); 2];
         for c in 0..self.chunks {
             // See `run` for why; the 8 lines are the group's next chunks.
             for r in 0..R {
@@ -222,15 +235,36 @@ impl Tile {
                     }
                 }
             }
-            if !VNNI && (c % FLUSH == FLUSH - 1 || c + 1 == self.chunks) {
+            if !VNNI && (c % flush == flush - 1 || c + 1 == self.chunks) {
                 for r in 0..R {
                     acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(acc16[r], ones));
                     acc16[r] = zero;
                 }
             }
+            if PC {
+                let xs = _mm256_set1_epi32(*self.o.xs.add(self.t * self.chunks + c));
+                let v = _mm256_sub_epi32(hsum8(acc), xs);
+                let v = [
+                    _mm256_cvtepi32_pd(_mm256_castsi256_si128(v)),
+                    _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v)),
+                ];
+                // The group's 8 scales of chunk c are contiguous.
+                let d = self.o.d.add(self.scale_index(0, c));
+                for (h, (a, v)) in accd.iter_mut().zip(v).enumerate() {
+                    *a = _mm256_add_pd(*a, _mm256_mul_pd(_mm256_loadu_pd(d.add(4 * h)), v));
+                }
+                acc = [zero; R];
+            }
         }
-        for r in 0..R {
-            *self.o.raw.add(self.t * self.rows + self.r + r) = hsum(acc[r]);
+        let at = self.t * self.rows + self.r;
+        if PC {
+            for (h, a) in accd.iter().enumerate() {
+                _mm256_storeu_pd(self.o.scaled.add(at + 4 * h), *a);
+            }
+        } else {
+            for r in 0..R {
+                *self.o.raw.add(at + r) = hsum(acc[r]);
+            }
         }
     }
 
@@ -238,13 +272,12 @@ impl Tile {
     unsafe fn run<const R: usize, const T: usize, const VNNI: bool, const PC: bool>(&self) {
         let m3 = _mm256_set1_epi8(3);
         let zero = _mm256_setzero_si256();
-        // acc[r][t][h]: per half when the lanes matter (PC), else all in h = 0.
-        let mut acc = [[[zero; 2]; T]; R];
+        let mut acc = [[zero; T]; R];
         // Without VNNI, `vpmaddubsw` pair sums (|v| <= 2 * 2 * 128 = 512)
         // add up in i16 and widen to i32 (`vpmaddwd` + add) once per
         // FLUSH chunks instead of after every product: at most 8 sums per
         // chunk, so 4 chunks stay below 4 * 8 * 512 = 16384 < 2^15. Tiles
-        // that need per-chunk lanes (PC) widen every chunk. The integer
+        // with per-block scales (PC) widen every chunk. The integer
         // sums are the same either way. The adds saturate (`vpaddsw`) only
         // so that LLVM keeps them in program order: the bound means they
         // never clip, and with the wrapping add LLVM re-associates the
@@ -253,9 +286,9 @@ impl Tile {
         // per chunk between flushes; none now).
         let i16_acc = !VNNI;
         let flush = if PC { 1 } else { 4 };
-        let mut acc16 = [[[zero; 2]; T]; R];
+        let mut acc16 = [[zero; T]; R];
         let ones = _mm256_set1_epi16(1);
-        let mut accd = [[[_mm256_setzero_pd(); 4]; T]; R];
+        let mut accd = [[0.0f64; T]; R];
         for c in 0..self.chunks {
             // Decode streams every matrix from DRAM once per token; one core
             // busy with this much arithmetic keeps too few misses in flight
@@ -270,12 +303,11 @@ impl Tile {
                 _mm_prefetch::<_MM_HINT_T0>(self.w.wrapping_add(ahead).cast());
             }
             for h in 0..2 {
-                let hi = if PC { h } else { 0 };
                 let mut wv = [zero; R];
                 for (r, v) in wv.iter_mut().enumerate() {
                     // SAFETY (whole tile): rows r < R and chunks c < chunks
                     // lie inside the block's weight slice, tokens and groups
-                    // inside its activation slice, scales and lane sums
+                    // inside its activation slice, scales and chunk sums
                     // inside theirs, as the caller checked.
                     let off = r * CHUNK_BYTES + c * self.chunk_stride + 32 * h;
                     *v = _mm256_loadu_si256(self.w.add(off).cast());
@@ -290,10 +322,10 @@ impl Tile {
                         let xv = _mm256_loadu_si256(self.x.add(off).cast());
                         for r in 0..R {
                             if !i16_acc {
-                                acc[r][t][hi] = dot::<VNNI>(acc[r][t][hi], q[r], xv);
+                                acc[r][t] = dot::<VNNI>(acc[r][t], q[r], xv);
                             } else {
                                 let pairs = _mm256_maddubs_epi16(q[r], xv);
-                                acc16[r][t][hi] = _mm256_adds_epi16(acc16[r][t][hi], pairs);
+                                acc16[r][t] = _mm256_adds_epi16(acc16[r][t], pairs);
                             }
                         }
                     }
@@ -302,29 +334,19 @@ impl Tile {
             if i16_acc && (c % flush == flush - 1 || c + 1 == self.chunks) {
                 for r in 0..R {
                     for t in 0..T {
-                        for h in 0..if PC { 2 } else { 1 } {
-                            let wide = _mm256_madd_epi16(acc16[r][t][h], ones);
-                            acc[r][t][h] = _mm256_add_epi32(acc[r][t][h], wide);
-                            acc16[r][t][h] = zero;
-                        }
+                        let wide = _mm256_madd_epi16(acc16[r][t], ones);
+                        acc[r][t] = _mm256_add_epi32(acc[r][t], wide);
+                        acc16[r][t] = zero;
                     }
                 }
             }
             if PC {
                 for r in 0..R {
-                    let d = _mm256_set1_pd(*self.o.d.add((self.r + r) * self.chunks + c));
+                    let d = *self.o.d.add(self.scale_index(r, c));
                     for t in 0..T {
-                        let xl = self.o.xl.add(((self.t + t) * self.chunks + c) * LANES);
-                        for h in 0..2 {
-                            let xs = _mm256_loadu_si256(xl.add(8 * h).cast());
-                            let v = _mm256_sub_epi32(acc[r][t][h], xs);
-                            let lo = _mm256_cvtepi32_pd(_mm256_castsi256_si128(v));
-                            let hi = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(v));
-                            let a = &mut accd[r][t];
-                            a[2 * h] = _mm256_add_pd(a[2 * h], _mm256_mul_pd(d, lo));
-                            a[2 * h + 1] = _mm256_add_pd(a[2 * h + 1], _mm256_mul_pd(d, hi));
-                            acc[r][t][h] = zero;
-                        }
+                        let xs = *self.o.xs.add((self.t + t) * self.chunks + c);
+                        accd[r][t] += d * (hsum(acc[r][t]) - xs) as f64;
+                        acc[r][t] = zero;
                     }
                 }
             }
@@ -333,9 +355,9 @@ impl Tile {
             for t in 0..T {
                 let at = (self.t + t) * self.rows + self.r + r;
                 if PC {
-                    *self.o.scaled.add(at) = tree16(accd[r][t]);
+                    *self.o.scaled.add(at) = accd[r][t];
                 } else {
-                    *self.o.raw.add(at) = hsum(acc[r][t][0]);
+                    *self.o.raw.add(at) = hsum(acc[r][t]);
                 }
             }
         }

@@ -4,15 +4,16 @@
 //! `vpmaddwd` do the same (pairs of `code * xq` fit i16: |2 * 2 * 128| < 2^15).
 //!
 //! Register tiles: 8 rows x 1 token (GEMV) or 4 rows x 4 tokens (GEMM) of
-//! i32 accumulators; per-block scales (f64 lane accumulators, two zmm per
-//! row and token) use 4 x 1 and 2 x 4. A row's chunk is unpacked once per
-//! activation group and reused by every token of the tile.
+//! i32 accumulators; per-block scales (one f64 sum per row and token, the
+//! i32 lanes reduced every chunk) use 4 x 1 and 2 x 4. A row's chunk is
+//! unpacked once per activation group and reused by every token of the
+//! tile.
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{row_start, Block, BlockScales, LANES};
+use super::{row_start, Block, BlockScales};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 use std::arch::x86_64::*;
@@ -25,7 +26,7 @@ pub(super) unsafe fn raw_sums(vnni: bool, b: &Block<'_>, out: &mut [i32]) {
         raw: out.as_mut_ptr(),
         scaled: std::ptr::null_mut(),
         d: std::ptr::null(),
-        xl: std::ptr::null(),
+        xs: std::ptr::null(),
     };
     if vnni {
         run_vnni::<false>(b, o)
@@ -41,7 +42,7 @@ pub(super) unsafe fn scaled_sums(vnni: bool, b: &Block<'_>, s: &BlockScales<'_>,
         raw: std::ptr::null_mut(),
         scaled: out.as_mut_ptr(),
         d: s.d.as_ptr(),
-        xl: s.lane_sums.as_ptr(),
+        xs: s.chunk_sums.as_ptr(),
     };
     if vnni {
         run_vnni::<true>(b, o)
@@ -56,7 +57,7 @@ struct Out {
     raw: *mut i32,
     scaled: *mut f64,
     d: *const f64,
-    xl: *const i32,
+    xs: *const i32,
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
@@ -145,28 +146,25 @@ unsafe fn group(w: __m512i, g: usize, m3: __m512i) -> __m512i {
     }
 }
 
-/// [`super::tree16`] on lanes 0..7 (`a[0]`) and 8..15 (`a[1]`).
-#[inline(always)]
-unsafe fn tree16(a: [__m512d; 2]) -> f64 {
-    let s8 = _mm512_add_pd(a[0], a[1]);
-    let s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8), _mm512_extractf64x4_pd::<1>(s8));
-    let s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
-    _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)))
-}
-
 impl Tile {
+    /// Where the scale of tile row `r`, chunk `c` is in [`Out::d`].
+    #[inline(always)]
+    fn scale_index(&self, r: usize, c: usize) -> usize {
+        super::chunk_offset(self.rows, self.chunks, self.r + r, c) / CHUNK_BYTES
+    }
+
     #[inline(always)]
     unsafe fn run<const R: usize, const T: usize, const VNNI: bool, const PC: bool>(&self) {
         let m3 = _mm512_set1_epi8(3);
         let zero = _mm512_setzero_si512();
         let mut acc = [[zero; T]; R];
-        let mut accd = [[[_mm512_setzero_pd(); 2]; T]; R];
+        let mut accd = [[0.0f64; T]; R];
         for c in 0..self.chunks {
             let mut wv = [zero; R];
             for (r, v) in wv.iter_mut().enumerate() {
                 // SAFETY (whole tile): rows r < R and chunks c < chunks lie
                 // inside the block's weight slice, tokens and groups inside
-                // its activation slice, scales and lane sums inside theirs,
+                // its activation slice, scales and chunk sums inside theirs,
                 // as the caller checked.
                 *v = _mm512_loadu_si512(self.w.add(r * CHUNK_BYTES + c * self.chunk_stride).cast());
             }
@@ -185,14 +183,11 @@ impl Tile {
             }
             if PC {
                 for r in 0..R {
-                    let d = _mm512_set1_pd(*self.o.d.add((self.r + r) * self.chunks + c));
+                    let d = *self.o.d.add(self.scale_index(r, c));
                     for t in 0..T {
-                        let xl = self.o.xl.add(((self.t + t) * self.chunks + c) * LANES);
-                        let v = _mm512_sub_epi32(acc[r][t], _mm512_loadu_si512(xl.cast()));
-                        let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(v));
-                        let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(v));
-                        accd[r][t][0] = _mm512_add_pd(accd[r][t][0], _mm512_mul_pd(d, lo));
-                        accd[r][t][1] = _mm512_add_pd(accd[r][t][1], _mm512_mul_pd(d, hi));
+                        let xs = *self.o.xs.add((self.t + t) * self.chunks + c);
+                        let v = _mm512_reduce_add_epi32(acc[r][t]) - xs;
+                        accd[r][t] += d * v as f64;
                         acc[r][t] = zero;
                     }
                 }
@@ -202,7 +197,7 @@ impl Tile {
             for t in 0..T {
                 let at = (self.t + t) * self.rows + self.r + r;
                 if PC {
-                    *self.o.scaled.add(at) = tree16(accd[r][t]);
+                    *self.o.scaled.add(at) = accd[r][t];
                 } else {
                     *self.o.raw.add(at) = _mm512_reduce_add_epi32(acc[r][t]);
                 }

@@ -4,16 +4,15 @@
 //!
 //! * [`raw_sums`] (one scale per tensor): the exact `sum((code + 1) * xq)`
 //!   per (token, row); the caller subtracts `sum(xq)` and scales.
-//! * [`scaled_sums`] (one scale `d` per 256-weight block): the kernels keep
-//!   16 lanes per (token, row), lane `l` holding the weights
-//!   `64 g + 4 l + j` (g, j in 0..4) of each chunk, which is how `vpdpbusd`
-//!   (and `pmaddubsw` + `pmaddwd`, and AVX2's two halves) split a chunk.
-//!   Per chunk, the lane's exact integer dot `v` (raw minus the lane's
-//!   activation sum) is added as `acc[l] += d * v` in f64 (the product is
-//!   exact: 24-bit scale times 12-bit integer), and at the end the 16 lanes
-//!   are summed in the fixed tree order of [`tree16`]. Every path performs
-//!   exactly these f64 operations, so results are bit-identical, and no
-//!   per-chunk horizontal sum is needed.
+//! * [`scaled_sums`] (one scale `d` per 256-weight block): per chunk, the
+//!   exact integer dot `v = raw - sum(xq of the chunk)` (i32), then
+//!   `acc = d * v + acc` in f64, chunk by chunk in order from `acc = 0`.
+//!   The product is exact (a 24-bit scale times a 16-bit integer), so a
+//!   fused multiply-add rounds exactly as the separate multiply and add,
+//!   and every path performs the same f64 operations in the same order:
+//!   results are bit-identical. The SIMD kernels reduce a chunk's i32
+//!   lanes to `v` (an exact integer sum, any order) for several rows at
+//!   once; the f64 work is one multiply-add per row and chunk.
 //!
 //! One file per ISA.
 
@@ -26,9 +25,6 @@ mod scalar;
 use super::matrix::CHUNK_BYTES;
 use super::CHUNK_WEIGHTS;
 use crate::cpu::SimdLevel;
-
-/// Lanes of a per-block accumulator (see the module docs).
-pub(crate) const LANES: usize = 16;
 
 /// Rows interleaved chunk by chunk (see [`super::matrix`]): a GEMV tile of
 /// 8 rows (AVX2 and AVX-512) then reads one sequential stream, which DRAM
@@ -60,24 +56,12 @@ pub(crate) struct Block<'a> {
     pub chunks: usize,
 }
 
-/// Per-block scales of the block's rows (`rows * chunks`) and the
-/// activations' per-lane sums (`tokens * chunks * LANES`).
+/// Per-block scales of the block's rows (`rows * chunks`, in chunk order:
+/// the scale of row `r`'s chunk `c` at `chunk_offset(r, c) / CHUNK_BYTES`)
+/// and the activations' per-chunk sums (`tokens * chunks`).
 pub(crate) struct BlockScales<'a> {
     pub d: &'a [f64],
-    pub lane_sums: &'a [i32],
-}
-
-/// The canonical sum of 16 lane accumulators: pairwise, halves first.
-#[inline(always)]
-pub(crate) fn tree16(mut a: [f64; LANES]) -> f64 {
-    let mut w = LANES / 2;
-    while w > 0 {
-        for i in 0..w {
-            a[i] += a[i + w];
-        }
-        w /= 2;
-    }
-    a[0]
+    pub chunk_sums: &'a [i32],
 }
 
 fn check_block(b: &Block<'_>, out_len: usize) {
@@ -111,12 +95,12 @@ pub(crate) fn raw_sums(level: SimdLevel, b: &Block<'_>, out: &mut [i32]) {
     }
 }
 
-/// `out[t * rows + r] = tree16(lane accumulators)` (see the module docs) at
-/// `level`. Panics on mismatched slices, as [`raw_sums`].
+/// `out[t * rows + r] = sum over chunks of d * (exact chunk dot)`, in the
+/// order the module docs give, at `level`. Panics on mismatched slices, as [`raw_sums`].
 pub(crate) fn scaled_sums(level: SimdLevel, b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
     check_block(b, out.len());
     assert_eq!(s.d.len(), b.rows * b.chunks);
-    assert_eq!(s.lane_sums.len(), b.tokens * b.chunks * LANES);
+    assert_eq!(s.chunk_sums.len(), b.tokens * b.chunks);
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
@@ -158,18 +142,6 @@ mod tests {
             (16 * 3 + 2 * 3 + 1) * CHUNK_BYTES
         );
     }
-
-    #[test]
-    fn tree16_adds_halves_first() {
-        let a: [f64; 16] = std::array::from_fn(|i| (1u64 << (i * 3)) as f64);
-        assert_eq!(tree16(a), a.iter().sum::<f64>());
-        // Order matters for rounding: 1e16 + 1 + ... is not associative.
-        let mut b = [0.0; 16];
-        b[0] = 1e16;
-        b[8] = -1e16;
-        b[1] = 1.0;
-        assert_eq!(tree16(b), 1.0);
-    }
 }
 
 /// The non-VNNI instruction sequences, checked on every machine (the public
@@ -200,12 +172,11 @@ mod isa_tests {
         let d = (0..rows * chunks)
             .map(|i| 0.25 + i as f64 * 0.125)
             .collect();
-        let mut xl = vec![0i32; tokens * chunks * LANES];
-        for (i, &v) in x.iter().enumerate() {
-            let (tc, k) = (i / CHUNK_WEIGHTS, i % CHUNK_WEIGHTS);
-            xl[tc * LANES + (k % 64) / 4] += v as i32;
-        }
-        (w, x, d, xl)
+        let xs = x
+            .chunks_exact(CHUNK_WEIGHTS)
+            .map(|c| c.iter().map(|&v| v as i32).sum())
+            .collect();
+        (w, x, d, xs)
     }
 
     #[test]
@@ -218,7 +189,7 @@ mod isa_tests {
     }
 
     fn paths_equal_scalar(rows: usize, tokens: usize, chunks: usize) {
-        let (w, x, d, xl) = block_data(rows, tokens, chunks);
+        let (w, x, d, xs) = block_data(rows, tokens, chunks);
         let b = Block {
             w: &w,
             rows,
@@ -228,7 +199,7 @@ mod isa_tests {
         };
         let s = BlockScales {
             d: &d,
-            lane_sums: &xl,
+            chunk_sums: &xs,
         };
         let mut want = vec![0i32; rows * tokens];
         scalar::raw_sums(&b, &mut want);
