@@ -301,6 +301,10 @@ impl Tile {
         let mut acc16 = [[zero; T]; R];
         let ones = _mm256_set1_epi16(1);
         let mut accd = [[0.0f64; T]; R];
+        const BATCH: usize = 8;
+        // Per chunk of the batch, the dots of (row r, token t) at r * T + t.
+        const { assert!(R * T <= 8) };
+        let mut dots = [[0i32; 8]; BATCH];
         for c in 0..self.chunks {
             // Decode streams every matrix from DRAM once per token; one core
             // busy with this much arithmetic keeps too few misses in flight
@@ -353,12 +357,30 @@ impl Tile {
                 }
             }
             if PC {
-                for r in 0..R {
-                    let d = *self.o.d.add(self.scale_index(r, c));
-                    for t in 0..T {
-                        let xs = *self.o.xs.add((self.t + t) * self.chunks + c);
-                        accd[r][t] += d * (hsum(acc[r][t]) - xs) as f64;
-                        acc[r][t] = zero;
+                // Exact chunk dots first (a 2 x 4 tile's 8 at once), the f64
+                // part once per BATCH chunks, as in `gemv8`.
+                let b = &mut dots[c % BATCH];
+                if R * T == 8 {
+                    let v: [__m256i; 8] = std::array::from_fn(|i| acc[i / T][i % T]);
+                    _mm256_storeu_si256(b.as_mut_ptr().cast(), hsum8(v));
+                } else {
+                    for r in 0..R {
+                        for t in 0..T {
+                            b[r * T + t] = hsum(acc[r][t]);
+                        }
+                    }
+                }
+                acc = [[zero; T]; R];
+                if c % BATCH == BATCH - 1 || c + 1 == self.chunks {
+                    let c0 = c - c % BATCH;
+                    for (j, b) in dots[..=c % BATCH].iter().enumerate() {
+                        for r in 0..R {
+                            let d = *self.o.d.add(self.scale_index(r, c0 + j));
+                            for t in 0..T {
+                                let xs = *self.o.xs.add((self.t + t) * self.chunks + c0 + j);
+                                accd[r][t] += d * (b[r * T + t] - xs) as f64;
+                            }
+                        }
                     }
                 }
             }
