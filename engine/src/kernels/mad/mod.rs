@@ -7,12 +7,17 @@
 //! * [`scaled_sums`] (one scale `d` per 256-weight block): per chunk, the
 //!   exact integer dot `v = raw - sum(xq of the chunk)` (i32), then
 //!   `acc = d * v + acc` in f64, chunk by chunk in order from `acc = 0`.
-//!   The product is exact (a 24-bit scale times a 16-bit integer), so a
-//!   fused multiply-add rounds exactly as the separate multiply and add,
-//!   and every path performs the same f64 operations in the same order:
-//!   results are bit-identical. The SIMD kernels reduce a chunk's i32
-//!   lanes to `v` (an exact integer sum, any order) for several rows at
-//!   once; the f64 work is one multiply-add per row and chunk.
+//!   The product is exact (a 24-bit scale times a 16-bit integer), so the
+//!   only rounding is the add, and every path performs the same adds in
+//!   the same order: results are bit-identical. The SIMD kernels reduce a
+//!   chunk's i32 lanes to `v` (an exact integer sum, any order) for several
+//!   rows at once and may delay the f64 part by a few chunks; it stays one
+//!   multiply and one add per row and chunk, in chunk order.
+//!
+//!   (This replaced 16 f64 lane accumulators per row and a final tree
+//!   sum, which needed no horizontal sums but converted and scaled 16
+//!   values per row and chunk: TQ2_0 GEMV 640x2560 1t went from 37.5 us
+//!   to 21.0.)
 //!
 //! One file per ISA.
 
