@@ -208,10 +208,11 @@ unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut
                     1 => _mm256_slli_epi16::<6>(v),
                     _ => _mm256_slli_epi16::<1>(v),
                 };
-                let idx = _mm256_packus_epi16(
-                    _mm256_and_si256(code(lanes[0]), low4),
-                    _mm256_and_si256(code(lanes[1]), low4),
-                );
+                // Row 64 + j's code is the lane's top bits (bit 15 is 0), so
+                // `lane >> 10` needs no mask: its sign bit (bit 4) is one
+                // `pshufb` ignores.
+                let mask = |v: __m256i| if l == 2 { v } else { _mm256_and_si256(v, low4) };
+                let idx = _mm256_packus_epi16(mask(code(lanes[0])), mask(code(lanes[1])));
                 let lo = _mm256_shuffle_epi8(tl, idx);
                 let hi = _mm256_shuffle_epi8(th, idx);
                 let v = [_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi)];
