@@ -118,6 +118,10 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
 /// noise, none clearly slower; no prefetch ~25% slower.)
 const PREFETCH_CHUNKS: usize = 4;
 
+/// Chunks whose exact per-block dots wait before their f64 scaling (see
+/// `Tile::gemv8`).
+const BATCH: usize = 8;
+
 /// One register tile: R rows from row `r`, T tokens from token `t`.
 struct Tile {
     w: *const u8,
@@ -209,7 +213,6 @@ impl Tile {
         let mut acc = [zero; R];
         let mut acc16 = [zero; R];
         let mut accd = [_mm256_setzero_pd(); 2];
-        const BATCH: usize = 8;
         let mut dots = [zero; BATCH];
         for c in 0..self.chunks {
             // See `run` for why; the 8 lines are the group's next chunks.
@@ -301,7 +304,6 @@ impl Tile {
         let mut acc16 = [[zero; T]; R];
         let ones = _mm256_set1_epi16(1);
         let mut accd = [[0.0f64; T]; R];
-        const BATCH: usize = 8;
         // Per chunk of the batch, the dots of (row r, token t) at r * T + t.
         const { assert!(R * T <= 8) };
         let mut dots = [[0i32; 8]; BATCH];
