@@ -245,15 +245,15 @@ fn lut_block(
 /// GEMV of a lookup-table matrix on several threads: a part is a span of
 /// `k` across every tile, with the tables of that span built by the thread
 /// that reads them, and the parts' exact integer dots are added before the
-/// epilogue. Under 16 tiles per thread this beats splitting rows, which
-/// builds every table on the calling thread first (the other core then
-/// reads all of it across the cache hierarchy) and whose table, 32 bytes per
-/// group, outgrows L1 at 2560 columns where half of it does not. Measured
+/// epilogue. Under 16 tiles per thread this beats splitting rows (which
+/// builds every table on the calling thread, for the other core to read
+/// from this one's cache; and the whole TL1 table of 2560 columns, 40 KB,
+/// outgrows L1 where half of it does not: the likely reasons). Measured
 /// (2 threads, medians of alternating runs): TL1 2560 x 2560 45.6-47 us
-/// against 48.5-49, 2560 x 6912 117-131 against 137-151, 640 x 2560 (five
-/// tiles, which rows split 3:2) 12.8 against 15.3. With many tiles the row
-/// split wins (6912 x 2560 TL1: 122-134 us against 140-147 with spans,
-/// whose partial sums are as long as the matrix is tall).
+/// against 48.5-49, 2560 x 6912 117-131 against 137-151; 640 x 2560 (five
+/// tiles, which rows split 3:2) min 12.9 us against 15.3. With many tiles
+/// the row split wins (6912 x 2560 TL1: 122-134 us against 140-147 with
+/// spans, whose partial sums are as long as the matrix is tall).
 ///
 /// One equal span per thread (aligned to 8 groups; any start is exact, the
 /// kernels flush their i16 sums within a span): finer parts balance a late

@@ -39,7 +39,7 @@
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut};
-use super::mad::{chunk_offset, GROUP_ROWS};
+use super::mad::{chunk_index, chunk_offset, GROUP_ROWS};
 use super::{KernelError, CHUNK_WEIGHTS};
 use crate::quant::{Format, Scale};
 
@@ -135,8 +135,7 @@ impl TernaryMatrix {
             (Scale::PerBlock(d), Layout::Mad { chunks }) => {
                 let mut out = vec![0.0; d.len()];
                 for (i, &v) in d.iter().enumerate() {
-                    out[chunk_offset(rows, chunks, i / chunks, i % chunks) / CHUNK_BYTES] =
-                        v as f64;
+                    out[chunk_index(rows, chunks, i / chunks, i % chunks)] = v as f64;
                 }
                 out
             }

@@ -150,7 +150,7 @@ impl Tile {
     /// Where the scale of tile row `r`, chunk `c` is in [`Out::d`].
     #[inline(always)]
     fn scale_index(&self, r: usize, c: usize) -> usize {
-        super::chunk_offset(self.rows, self.chunks, self.r + r, c) / CHUNK_BYTES
+        super::chunk_index(self.rows, self.chunks, self.r + r, c)
     }
 
     #[inline(always)]

@@ -52,6 +52,13 @@ pub(crate) fn chunk_offset(rows: usize, chunks: usize, r: usize, c: usize) -> us
     start + c * stride
 }
 
+/// Position of chunk `c` of row `r` in chunk order (its byte offset over
+/// `CHUNK_BYTES`): where the per-block scales keep that chunk's scale.
+#[inline(always)]
+pub(crate) fn chunk_index(rows: usize, chunks: usize, r: usize, c: usize) -> usize {
+    chunk_offset(rows, chunks, r, c) / CHUNK_BYTES
+}
+
 /// A block of `rows` packed rows and `tokens` int8 activation rows.
 pub(crate) struct Block<'a> {
     pub w: &'a [u8],
@@ -62,7 +69,7 @@ pub(crate) struct Block<'a> {
 }
 
 /// Per-block scales of the block's rows (`rows * chunks`, in chunk order:
-/// the scale of row `r`'s chunk `c` at `chunk_offset(r, c) / CHUNK_BYTES`)
+/// the scale of row `r`'s chunk `c` at [`chunk_index`])
 /// and the activations' per-chunk sums (`tokens * chunks`).
 pub(crate) struct BlockScales<'a> {
     pub d: &'a [f64],

@@ -1,7 +1,7 @@
 //! Scalar reference for the MAD layout: the definition every SIMD path must
 //! reproduce bit for bit.
 
-use super::{chunk_offset, Block, BlockScales};
+use super::{chunk_index, chunk_offset, Block, BlockScales};
 use crate::kernels::matrix::CHUNK_BYTES;
 use crate::kernels::CHUNK_WEIGHTS;
 
@@ -18,7 +18,7 @@ pub(super) fn scaled_sums(b: &Block<'_>, s: &BlockScales<'_>, out: &mut [f64]) {
         for r in 0..b.rows {
             let mut acc = 0.0f64;
             for c in 0..b.chunks {
-                let d = s.d[chunk_offset(b.rows, b.chunks, r, c) / CHUNK_BYTES];
+                let d = s.d[chunk_index(b.rows, b.chunks, r, c)];
                 let v = chunk_raw(b, r, t, c) - s.chunk_sums[t * b.chunks + c];
                 acc += d * v as f64;
             }
