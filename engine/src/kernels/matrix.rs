@@ -236,7 +236,7 @@ impl TernaryMatrix {
     /// LUT layout: tiles `t0..t1`, contiguous.
     pub(crate) fn tile_data(&self, t0: usize, t1: usize) -> &[u8] {
         let tb = match self.layout {
-            Layout::Lut { groups, .. } => groups * lut::RECORD_BYTES,
+            Layout::Lut { lut, groups } => lut.tile_bytes(groups),
             Layout::Mad { .. } => unreachable!("tile_data of a multiply-add matrix"),
         };
         &self.data.as_slice()[t0 * tb..t1 * tb]

@@ -5,16 +5,15 @@
 //!
 //! ```text
 //! TL1: codes are nibbles, two to a byte: idx = bytes & 15, bytes >> 4 & 15
-//! TL2: 5-bit codes straddle bytes: per u16 lane c = (lane >> 5 l) & 15,
-//!      two halves' c narrowed into one byte vector (vpackuswb);
-//!      v = psignw(entry, s_l)   s_l < 0 where code bit 4 (the sign) is set
+//! TL2: magnitudes are nibbles too: idx = m & 15, m >> 4 & 15, r;
+//!      the sign flips the entry's bytes before the join (see [`triples`])
 //! ```
 //!
 //! See [`pairs`] and [`triples`] for where each i16 lands.
 
 #![allow(clippy::needless_range_loop)]
 
-use super::{Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
+use super::{tile_negatives, triple_sign_bit, Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
 use std::arch::x86_64::*;
 
 /// One token's tables in the AVX2 encoding (see the module docs of
@@ -94,7 +93,7 @@ pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &m
 /// 64 lookups (128 weights), against 8 ops per 16 lookups lane by lane.
 #[target_feature(enable = "avx2")]
 unsafe fn pairs(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
-    let tile_bytes = span.stride * RECORD_BYTES;
+    let tile_bytes = Lut::Pairs.tile_bytes(span.stride);
     for t in 0..out.len() / 128 {
         pairs_tile(
             w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
@@ -160,85 +159,111 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
     }
 }
 
-/// TL2: per u16 lane, row `32 l + j`'s 5-bit code at bit `5 l` of lane
-/// `j`. Index vectors of the two record halves are narrowed into one byte
-/// vector (`vpackuswb`), looked up 32 at a time, and `vpunpck{l,h}bw`
-/// returns the first half's entries and the second's, each in lane order.
-/// `vpsignw` by a per-lane `s` negates the entries whose sign (code bit 4)
-/// is set: for the top code `s = lane << 1` (its sign becomes bit 15; `s`
-/// is 0 only when the magnitude is 0 too, whose entry is 0 anyway); for the
-/// other two `s = 2^(b-1) - (lane & 2^b)` with `b` the sign bit, i.e.
-/// +-2^(b-1): two ALU ops instead of a shift, measured faster although it
-/// is one op more (2048x2048 1t, paired runs: min 62.6-65.1 us against
-/// 65.8-73.1 with the shifts; 640x2560 medians 0.97x), which fits shifts
-/// competing with the lookups and joins for the same pipes.
+/// TL2: a record's first 32 bytes hold the magnitudes of rows `b` (low
+/// nibble) and `32 + b` (high nibble), its last 32 the magnitudes of rows
+/// `64 + b` and the three signs (see the module docs of [`super`]). Per row
+/// set `s` the index vector is `m & 15`, `m >> 4 & 15` or `r` itself (bits
+/// 4..6 are signs, which `pshufb` ignores; bit 7 is 0), one `pshufb` pair
+/// looks up the low and high bytes of 32 positive entries, and the sign is
+/// applied to the bytes before they are joined:
+///
+/// ```text
+/// n = (r & bit_s) == bit_s       0xff where row 32 s + b is negative
+/// L ^= n, H ^= n                 i16 e -> !e = -e - 1 where negative
+/// acc_lo += unpacklo(L, H), acc_hi += unpackhi(L, H)
+/// dot = acc + (negative codes of the row)
+/// ```
+///
+/// The negative codes of a whole row are the tile trailer's; a span of `k`
+/// counts them in the loop (`neg_s += n` in i8, -1 each, subtracted at each flush),
+/// which costs three more registers and measured slower (2048 x 2048 1t,
+/// min 48 against 57 us with the count in the loop).
+///
+/// Per group (96 rows x 3 weights): one shift and 12 byte shuffles
+/// (`pshufb`, `vpunpck`), about 20 simple ALU ops (LLVM turns two of the
+/// sign tests into a shift and a compare). The previous layout (three
+/// 5-bit codes per u16 lane) needed a `vpackuswb` per row set, 6 shifts
+/// and a `vpsignw` per 16 rows: 21 of its 45 ops on the shuffle pipes.
+/// Paired runs, 1 thread, min: 2048 x 2048 about 50 against 63 us.
 #[target_feature(enable = "avx2")]
 unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
-    let tile_bytes = span.stride * RECORD_BYTES;
-    for t in 0..out.len() / 96 {
-        triples_tile(
-            w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
-            span.len,
-            tables.as_ptr(),
-            &mut out[t * 96..][..96],
-        );
+    let tile_bytes = Lut::Triples.tile_bytes(span.stride);
+    for (tile, o) in w.chunks_exact(tile_bytes).zip(out.chunks_exact_mut(96)) {
+        if span.is_all() {
+            triples_tile::<false>(tile.as_ptr(), span.len, tables.as_ptr(), o);
+            for (o, n) in o.iter_mut().zip(tile_negatives(tile, span.stride)) {
+                *o += n;
+            }
+        } else {
+            let first = tile.as_ptr().add(span.start * RECORD_BYTES);
+            triples_tile::<true>(first, span.len, tables.as_ptr(), o);
+        }
     }
 }
 
-#[inline(always)]
-unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
+/// Adds to `out` the dots of one tile over `groups` groups from `w`, less
+/// the tile rows' negative codes in those groups unless `COUNT` (which
+/// counts them in the loop and adds them back). Not inlined: each variant
+/// gets its own register allocation (inlined into one function, LLVM
+/// rotated the no-count loop's accumulators through 16 moves and a spill
+/// per group).
+#[inline(never)]
+#[target_feature(enable = "avx2")]
+unsafe fn triples_tile<const COUNT: bool>(
+    w: *const u8,
+    groups: usize,
+    tables: *const u8,
+    out: &mut [i32],
+) {
     let zero = _mm256_setzero_si256();
-    let low4 = _mm256_set1_epi16(0x0f);
-    let (bit0, half0) = (_mm256_set1_epi16(1 << 4), _mm256_set1_epi16(1 << 3));
-    let (bit1, half1) = (_mm256_set1_epi16(1 << 9), _mm256_set1_epi16(1 << 8));
+    let low4 = _mm256_set1_epi8(0x0f);
+    let bits: [__m256i; 3] = std::array::from_fn(|s| _mm256_set1_epi8(triple_sign_bit(s) as i8));
     let mut g0 = 0;
     while g0 < groups {
         let g1 = (g0 + FLUSH_GROUPS).min(groups);
-        // acc[h][l]: rows 32 l + 16 h .. + 16.
-        let mut acc = [[zero; 3]; 2];
+        // acc[s][u]: row set s, unpack u (lo, hi); neg[s]: i8 per byte.
+        let mut acc = [[zero; 2]; 3];
+        let mut neg = [zero; 3];
         for g in g0..g1 {
             // SAFETY (whole loop): g < groups lies inside the caller's
             // record and table slices.
             let tab = tables.add(g * 32);
             let tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.cast()));
             let th = _mm256_broadcastsi128_si256(_mm_loadu_si128(tab.add(16).cast()));
-            let lanes: [__m256i; 2] = std::array::from_fn(|h| {
-                _mm256_loadu_si256(w.add(g * RECORD_BYTES + 32 * h).cast())
-            });
-            for l in 0..3 {
-                let code = |v: __m256i| match l {
-                    0 => v,
-                    1 => _mm256_srli_epi16::<5>(v),
-                    _ => _mm256_srli_epi16::<10>(v),
-                };
-                let sign = |v: __m256i| match l {
-                    0 => _mm256_sub_epi16(half0, _mm256_and_si256(v, bit0)),
-                    1 => _mm256_sub_epi16(half1, _mm256_and_si256(v, bit1)),
-                    _ => _mm256_slli_epi16::<1>(v),
-                };
-                // Row 64 + j's code is the lane's top bits (bit 15 is 0), so
-                // `lane >> 10` needs no mask: its sign bit (bit 4) is one
-                // `pshufb` ignores.
-                let mask = |v: __m256i| if l == 2 { v } else { _mm256_and_si256(v, low4) };
-                let idx = _mm256_packus_epi16(mask(code(lanes[0])), mask(code(lanes[1])));
-                let lo = _mm256_shuffle_epi8(tl, idx);
-                let hi = _mm256_shuffle_epi8(th, idx);
-                let v = [_mm256_unpacklo_epi8(lo, hi), _mm256_unpackhi_epi8(lo, hi)];
-                for h in 0..2 {
-                    let e = _mm256_sign_epi16(v[h], sign(lanes[h]));
-                    acc[h][l] = _mm256_add_epi16(acc[h][l], e);
+            let m = _mm256_loadu_si256(w.add(g * RECORD_BYTES).cast());
+            let r = _mm256_loadu_si256(w.add(g * RECORD_BYTES + 32).cast());
+            let idx = [
+                _mm256_and_si256(m, low4),
+                _mm256_and_si256(_mm256_srli_epi16::<4>(m), low4),
+                r,
+            ];
+            for s in 0..3 {
+                let n = _mm256_cmpeq_epi8(_mm256_and_si256(r, bits[s]), bits[s]);
+                let lo = _mm256_xor_si256(_mm256_shuffle_epi8(tl, idx[s]), n);
+                let hi = _mm256_xor_si256(_mm256_shuffle_epi8(th, idx[s]), n);
+                acc[s][0] = _mm256_add_epi16(acc[s][0], _mm256_unpacklo_epi8(lo, hi));
+                acc[s][1] = _mm256_add_epi16(acc[s][1], _mm256_unpackhi_epi8(lo, hi));
+                if COUNT {
+                    neg[s] = _mm256_add_epi8(neg[s], n);
                 }
             }
         }
-        for h in 0..2 {
-            for l in 0..3 {
-                let a = acc[h][l];
+        for s in 0..3 {
+            // The i8 counts, sign-extended in the same byte order as the
+            // entries: i16 k of unpack u is byte 16 (k / 8) + 8 u + k % 8.
+            let ext = _mm256_cmpgt_epi8(zero, neg[s]);
+            let counts = [
+                _mm256_unpacklo_epi8(neg[s], ext),
+                _mm256_unpackhi_epi8(neg[s], ext),
+            ];
+            for u in 0..2 {
+                let a = _mm256_sub_epi16(acc[s][u], counts[u]);
                 let halves = [
                     _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
                     _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(a)),
                 ];
                 for (q, v) in halves.into_iter().enumerate() {
-                    let o = &mut out[32 * l + 16 * h + 8 * q..][..8];
+                    let o = &mut out[32 * s + 16 * q + 8 * u..][..8];
                     // SAFETY: `o` is 8 i32.
                     let sum = _mm256_add_epi32(_mm256_loadu_si256(o.as_ptr().cast()), v);
                     _mm256_storeu_si256(o.as_mut_ptr().cast(), sum);

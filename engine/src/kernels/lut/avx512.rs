@@ -2,16 +2,22 @@
 //! per lane, with the lane's low 5 bits as the index and the rest ignored.
 //!
 //! ```text
-//! record lane j (u16):   [.. row 64+j | row 32+j | row j]
-//! vpermw(lane >> 0,  T)  -> entries of rows j          (bits 0..4)
-//! vpermw(lane >> b,  T)  -> entries of rows 32 + j     (b = 4 or 5)
+//! TL1 record lane j (u16): [row 96+j | row 64+j | row 32+j | row j]
+//! vpermw(lane >> 0,  T)  -> entries of rows j          (bits 0..3)
+//! vpermw(lane >> 4,  T)  -> entries of rows 32 + j
 //! ...
+//! TL2: m, r = the record's two 32-byte halves widened to u16 lanes
+//! vpermw(select(m,      r),      T) -> rows j       (mag bits 0..3, sign bit 4)
+//! vpermw(select(m >> 4, r >> 1), T) -> rows 32 + j
+//! vpermw(select(r,      r >> 2), T) -> rows 64 + j
 //! ```
 //!
 //! TL1 codes are 4 bits, so bit 4 of the index is the next row's code bit:
 //! its 16-entry table is broadcast to both halves of the 32-entry register,
-//! which makes that bit harmless. TL2 codes are 5 bits (sign | magnitude)
-//! and index the full 32-entry table (positive sums, then negated).
+//! which makes that bit harmless. TL2 indices are 5 bits (sign | magnitude)
+//! into the full 32-entry table (positive sums, then negated); the signs of
+//! the other rows land above bit 4. The TL2 trailer is not read: the table
+//! holds the negated entries.
 //! i16 partial sums are widened into the i32 output every
 //! [`FLUSH_GROUPS`] groups; two tiles share each table load.
 
@@ -109,7 +115,7 @@ pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &m
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tr = if TRIPLES { 96 } else { 128 };
-    let tile_bytes = span.stride * RECORD_BYTES;
+    let tile_bytes = if TRIPLES { Lut::Triples } else { Lut::Pairs }.tile_bytes(span.stride);
     let groups = span.len;
     let tiles = out.len() / tr;
     let mut t = 0;
@@ -150,15 +156,21 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
                 _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 32).cast()))
             };
             for n in 0..N {
-                let u = _mm512_loadu_si512(w.add(n * tile_bytes + g * RECORD_BYTES).cast());
+                let rec = w.add(n * tile_bytes + g * RECORD_BYTES);
                 let idx = if TRIPLES {
+                    // Bytes to u16 lanes: m = (mag 32+j | mag j),
+                    // r = (signs | mag 64+j); each index takes its
+                    // magnitude's 4 bits and its sign as bit 4.
+                    let m = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.cast()));
+                    let r = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.add(32).cast()));
                     [
-                        u,
-                        _mm512_srli_epi16::<5>(u),
-                        _mm512_srli_epi16::<10>(u),
+                        select_low4(m, r),
+                        select_low4(_mm512_srli_epi16::<4>(m), _mm512_srli_epi16::<1>(r)),
+                        select_low4(r, _mm512_srli_epi16::<2>(r)),
                         zero,
                     ]
                 } else {
+                    let u = _mm512_loadu_si512(rec.cast());
                     [
                         u,
                         _mm512_srli_epi16::<4>(u),
@@ -188,4 +200,11 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
         }
         g0 = g1;
     }
+}
+
+/// Bits 0..3 of `low`, the other bits of `high` (`vpternlogd`, bitwise
+/// select: 0xE4 is `c ? a : b` for a = 0xF0, b = 0xCC, c = 0xAA).
+#[inline(always)]
+unsafe fn select_low4(low: __m512i, high: __m512i) -> __m512i {
+    _mm512_ternarylogic_epi32::<0xE4>(low, high, _mm512_set1_epi16(0x0f))
 }

@@ -11,26 +11,42 @@
 //!
 //! Rows are grouped in tiles (128 rows for TL1, 96 for TL2; the last tile is
 //! padded with zero weights). A tile is a run of 64-byte records, one per
-//! weight group along `k`, so one table serves the whole tile. A record is
-//! 32 little-endian u16 lanes; lane `j` packs the codes of rows `j`,
-//! `32 + j`, `64 + j` (, `96 + j`):
+//! weight group along `k`, so one table serves the whole tile.
+//!
+//! TL1: a record is 32 little-endian u16 lanes; lane `j` packs the 4-bit
+//! codes of rows `j`, `32 + j`, `64 + j`, `96 + j`, so `lane >> 4n` puts row
+//! `32n + j`'s code in the low bits of every lane at once, which is exactly
+//! the index `vpermw` reads (its upper index bits are ignored, see the
+//! AVX-512 file):
 //!
 //! ```text
 //! TL1 record (pair g = weights 2g, 2g+1), lane j:
 //!   bit 15..12 | 11..8    | 7..4     | 3..0
 //!   row 96+j   | row 64+j | row 32+j | row j     index = 3 (w0 + 1) + (w1 + 1)
-//! TL2 record (triple g = weights 3g..3g+2, past-the-end weights 0), lane j:
-//!   bit 15 | 14..10   | 9..5     | 4..0
-//!   0      | row 64+j | row 32+j | row j        code = sign << 4 | magnitude
-//!   (magnitude 0..=13 and sign as in quant::tl2::triple_code)
 //! ```
 //!
-//! So `(lane >> (4n or 5n))` puts row `32n + j`'s code in the low bits of
-//! every lane at once, which is exactly the index `vpermw` reads (its upper
-//! index bits are ignored, see the AVX-512 file). That is 2 bits per weight
-//! for TL1 (as the file) and 16 / 9 = 1.78 bits for TL2 (the file's 1.67
-//! packs signs separately, which suits a per-row decoder, not a table
-//! shared by many rows).
+//! TL2: a code is a 4-bit magnitude and a sign (as in
+//! `quant::tl2::triple_code`); the record keeps magnitudes in nibbles and
+//! the three signs of a byte position together, so a byte vector of
+//! magnitudes is a `pshufb` index as loaded (or after one mask or shift)
+//! and a sign is one compare away:
+//!
+//! ```text
+//! TL2 record (triple g = weights 3g..3g+2, past-the-end weights 0), b < 32:
+//!   byte b      : bits 7..4 magnitude of row 32+b | 3..0 magnitude of row b
+//!   byte 32 + b : bit 7 = 0 | 6, 5, 4 signs of rows 64+b, 32+b, b
+//!                 | 3..0 magnitude of row 64+b
+//! ```
+//!
+//! After a TL2 tile's records, a trailer holds the number of negative codes
+//! of each of its 96 rows (i32, little-endian): weight-only data that lets
+//! the AVX2 kernel negate entries by flipping bits (`!e = -e - 1`) and add
+//! the 1 per negative code back once per row, not once per group. TL1
+//! tiles have no trailer.
+//!
+//! That is 2 bits per weight for TL1 (as the file) and 16 / 9 = 1.78 bits
+//! for TL2 (plus 384 trailer bytes per 96-row tile) (the file's 1.67 packs signs separately, which suits a per-row
+//! decoder, not a table shared by many rows).
 //!
 //! # Tables (built per token per call)
 //!
@@ -74,14 +90,6 @@ impl Lut {
         }
     }
 
-    /// Bits per row code in a lane.
-    pub fn code_bits(self) -> usize {
-        match self {
-            Lut::Pairs => 4,
-            Lut::Triples => 5,
-        }
-    }
-
     /// Rows per tile (row codes per lane x 32 lanes).
     pub fn tile_rows(self) -> usize {
         match self {
@@ -92,6 +100,19 @@ impl Lut {
 
     pub fn groups(self, cols: usize) -> usize {
         cols.div_ceil(self.width())
+    }
+
+    /// Bytes after a tile's records (see the module docs).
+    pub fn trailer_bytes(self) -> usize {
+        match self {
+            Lut::Pairs => 0,
+            Lut::Triples => 4 * self.tile_rows(),
+        }
+    }
+
+    /// Bytes of one tile of `groups` records and its trailer.
+    pub fn tile_bytes(self, groups: usize) -> usize {
+        groups * RECORD_BYTES + self.trailer_bytes()
     }
 
     /// Table bytes per group in the encoding `level` reads.
@@ -125,11 +146,17 @@ impl Lut {
     }
 }
 
+/// The sign bit of TL2 row set `set` (rows `32 set .. 32 set + 32`) in the
+/// second half of a record (see the module docs).
+pub(crate) const fn triple_sign_bit(set: usize) -> u8 {
+    1 << (4 + set)
+}
+
 /// Packs row-major codes into tiles (see the module docs).
 pub(crate) fn pack(lut: Lut, codes: &[i8], rows: usize, cols: usize) -> Aligned<u8> {
     let (groups, tr, width) = (lut.groups(cols), lut.tile_rows(), lut.width());
     let tiles = rows.div_ceil(tr);
-    let mut data = Aligned::zeroed(tiles * groups * RECORD_BYTES);
+    let mut data = Aligned::zeroed(tiles * lut.tile_bytes(groups));
     let weight = |r: usize, k: usize| -> i8 {
         if r < rows && k < cols {
             codes[r * cols + k]
@@ -137,35 +164,91 @@ pub(crate) fn pack(lut: Lut, codes: &[i8], rows: usize, cols: usize) -> Aligned<
             0
         }
     };
-    let tile_bytes = groups * RECORD_BYTES;
-    for (t, tile) in data.as_mut_slice().chunks_exact_mut(tile_bytes).enumerate() {
-        for (g, rec) in tile.chunks_exact_mut(RECORD_BYTES).enumerate() {
-            for i in 0..tr {
+    for (t, tile) in data
+        .as_mut_slice()
+        .chunks_exact_mut(lut.tile_bytes(groups))
+        .enumerate()
+    {
+        let (records, trailer) = tile.split_at_mut(groups * RECORD_BYTES);
+        let mut negatives = vec![0i32; tr];
+        for (g, rec) in records.chunks_exact_mut(RECORD_BYTES).enumerate() {
+            for (i, n) in negatives.iter_mut().enumerate() {
                 let r = t * tr + i;
-                let w: Vec<i8> = (0..width).map(|j| weight(r, g * width + j)).collect();
-                let code = lut.code(&w) << (lut.code_bits() * (i / 32));
-                let lane = 2 * (i % 32);
-                let v = u16::from_le_bytes([rec[lane], rec[lane + 1]]) | code;
-                rec[lane..lane + 2].copy_from_slice(&v.to_le_bytes());
+                let w: [i8; 3] = std::array::from_fn(|j| {
+                    if j < width {
+                        weight(r, g * width + j)
+                    } else {
+                        0
+                    }
+                });
+                let code = lut.code(&w[..width]);
+                put_code(lut, rec, i, code);
+                *n += (lut == Lut::Triples && code & 16 != 0) as i32;
+            }
+        }
+        if lut == Lut::Triples {
+            for (dst, n) in trailer.chunks_exact_mut(4).zip(negatives) {
+                dst.copy_from_slice(&n.to_le_bytes());
             }
         }
     }
     data
 }
 
+/// The trailer of a TL2 tile (`tile_bytes(groups)` bytes): the number of
+/// negative codes of each tile row.
+pub(crate) fn tile_negatives(tile: &[u8], groups: usize) -> impl Iterator<Item = i32> + '_ {
+    tile[groups * RECORD_BYTES..]
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Ors tile row `i`'s code into a record (the inverse of [`record_code`]).
+fn put_code(lut: Lut, rec: &mut [u8], i: usize, code: u16) {
+    let (set, b) = (i / 32, i % 32);
+    match lut {
+        Lut::Pairs => {
+            let lane = 2 * b;
+            let v = u16::from_le_bytes([rec[lane], rec[lane + 1]]) | code << (4 * set);
+            rec[lane..lane + 2].copy_from_slice(&v.to_le_bytes());
+        }
+        Lut::Triples => {
+            let magnitude = (code & 15) as u8;
+            match set {
+                0 => rec[b] |= magnitude,
+                1 => rec[b] |= magnitude << 4,
+                _ => rec[32 + b] |= magnitude,
+            }
+            if code & 16 != 0 {
+                rec[32 + b] |= triple_sign_bit(set);
+            }
+        }
+    }
+}
+
 /// The code of tile row `i` in a record.
 #[inline(always)]
 pub(crate) fn record_code(lut: Lut, rec: &[u8], i: usize) -> u16 {
-    let lane = u16::from_le_bytes([rec[2 * (i % 32)], rec[2 * (i % 32) + 1]]);
-    let bits = lut.code_bits();
-    (lane >> (bits * (i / 32))) & ((1 << bits) - 1)
+    let (set, b) = (i / 32, i % 32);
+    match lut {
+        Lut::Pairs => (u16::from_le_bytes([rec[2 * b], rec[2 * b + 1]]) >> (4 * set)) & 15,
+        Lut::Triples => {
+            let magnitude = match set {
+                0 => rec[b] & 15,
+                1 => rec[b] >> 4,
+                _ => rec[32 + b] & 15,
+            };
+            let negative = rec[32 + b] & triple_sign_bit(set) != 0;
+            magnitude as u16 | (negative as u16) << 4
+        }
+    }
 }
 
 /// Decodes the codes of row `r` (tests and debugging).
 pub(crate) fn row_codes(lut: Lut, data: &[u8], r: usize, cols: usize) -> Vec<i8> {
     let groups = lut.groups(cols);
     let tr = lut.tile_rows();
-    let tile = &data[(r / tr) * groups * RECORD_BYTES..][..groups * RECORD_BYTES];
+    let tile = &data[(r / tr) * lut.tile_bytes(groups)..][..groups * RECORD_BYTES];
     let mut out: Vec<i8> = tile
         .chunks_exact(RECORD_BYTES)
         .flat_map(|rec| lut.weights(record_code(lut, rec, r % tr)))
@@ -202,7 +285,7 @@ pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
 }
 
 /// Which records of each tile a [`dots`] call reads: `len` groups from
-/// group `start`, of tiles that hold `stride` groups each. A GEMV on
+/// group `start`, of tiles that hold `stride` groups each (and a trailer). A GEMV on
 /// several threads can give each thread a span of `k` (and the tables of
 /// that span only) instead of whole tiles of rows.
 #[derive(Debug, Clone, Copy)]
@@ -213,6 +296,11 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// Whether the span covers every group of its tiles.
+    pub fn is_all(&self) -> bool {
+        self.start == 0 && self.len == self.stride
+    }
+
     /// Every group of tiles of `groups` groups.
     pub fn all(groups: usize) -> Self {
         Span {
@@ -240,7 +328,7 @@ pub(crate) fn dots(
     let tr = lut.tile_rows();
     let tiles = out.len() / tr;
     assert_eq!(out.len(), tiles * tr);
-    assert_eq!(w.len(), tiles * span.stride * RECORD_BYTES);
+    assert_eq!(w.len(), tiles * lut.tile_bytes(span.stride));
     assert!(span.start + span.len <= span.stride);
     assert_eq!(tables.len(), span.len * lut.table_bytes(level));
     match level {

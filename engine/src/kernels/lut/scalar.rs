@@ -47,7 +47,7 @@ pub(super) fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32
     let tb = lut.table_bytes(SimdLevel::Scalar);
     let tr = lut.tile_rows();
     for (tile, o) in w
-        .chunks_exact(span.stride * RECORD_BYTES)
+        .chunks_exact(lut.tile_bytes(span.stride))
         .zip(out.chunks_exact_mut(tr))
     {
         let tile = &tile[span.start * RECORD_BYTES..(span.start + span.len) * RECORD_BYTES];
