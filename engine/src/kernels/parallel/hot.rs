@@ -37,14 +37,22 @@ use std::time::{Duration, Instant};
 /// How long a helper polls for the next call after its last part.
 pub(super) const LINGER: Duration = Duration::from_millis(1);
 
-/// One call's parts and progress.
+/// One call's parts and progress. The parts are dealt in contiguous
+/// blocks, one per thread (the caller is thread 0): a thread runs its own
+/// block's parts first, so from call to call it reads the same rows (the
+/// ones its caches hold), then claims the parts other threads have not
+/// reached, so one that starts late or runs slow just does fewer.
+/// Measured (2 threads, alternating runs, min): I2S 2048 x 2048 28.7-33.8
+/// us against 30.4-37.2 with one shared counter (each half, 512 KB, about
+/// fills a core's L2); 640 x 2560 within noise.
 pub(super) struct Job<'a> {
     f: &'a (dyn Fn(usize, usize) + Sync),
     ranges: &'a [(usize, usize)],
     epoch: u64,
-    next: AtomicUsize,
+    /// Per block: the next unclaimed part.
+    next: Vec<AtomicUsize>,
     done: AtomicUsize,
-    /// Helpers that may still join (the call's thread count less one).
+    /// Helper seats not taken yet (seat `s` runs block `s` first).
     seats: AtomicUsize,
     panicked: AtomicBool,
 }
@@ -59,26 +67,37 @@ impl<'a> Job<'a> {
             f,
             ranges,
             epoch: 0,
-            next: AtomicUsize::new(0),
+            next: (0..=helpers)
+                .map(|b| AtomicUsize::new(Self::block_start(ranges.len(), helpers + 1, b)))
+                .collect(),
             done: AtomicUsize::new(0),
             seats: AtomicUsize::new(helpers),
             panicked: AtomicBool::new(false),
         }
     }
 
-    /// Runs unclaimed parts until none is left. A panicking part still
-    /// counts as done (so nobody waits forever) and is reported to the
-    /// caller.
-    pub(super) fn claim(&self) {
-        loop {
-            let i = self.next.fetch_add(1, Relaxed);
-            let Some(&(r0, r1)) = self.ranges.get(i) else {
-                break;
-            };
-            if catch_unwind(AssertUnwindSafe(|| (self.f)(r0, r1))).is_err() {
-                self.panicked.store(true, Relaxed);
+    fn block_start(parts: usize, blocks: usize, b: usize) -> usize {
+        parts * b / blocks
+    }
+
+    /// Runs unclaimed parts, block `first`'s first, until none is left. A
+    /// panicking part still counts as done (so nobody waits forever) and is
+    /// reported to the caller.
+    pub(super) fn claim(&self, first: usize) {
+        let blocks = self.next.len();
+        for b in (0..blocks).map(|q| (first + q) % blocks) {
+            let end = Self::block_start(self.ranges.len(), blocks, b + 1);
+            loop {
+                let i = self.next[b].fetch_add(1, Relaxed);
+                if i >= end {
+                    break;
+                }
+                let (r0, r1) = self.ranges[i];
+                if catch_unwind(AssertUnwindSafe(|| (self.f)(r0, r1))).is_err() {
+                    self.panicked.store(true, Relaxed);
+                }
+                self.done.fetch_add(1, Release);
             }
-            self.done.fetch_add(1, Release);
         }
     }
 
@@ -96,10 +115,11 @@ impl<'a> Job<'a> {
         }
     }
 
-    fn take_seat(&self) -> bool {
+    /// A free helper seat (1..=helpers), if any.
+    fn take_seat(&self) -> Option<usize> {
         self.seats
             .fetch_update(AcqRel, Relaxed, |s| s.checked_sub(1))
-            .is_ok()
+            .ok()
     }
 }
 
@@ -145,7 +165,7 @@ pub(super) fn run<'j>(
     for _ in SLOT.awake.load(SeqCst)..helpers {
         pool.spawn(help);
     }
-    job.claim();
+    job.claim(0);
     job.wait();
     SLOT.job.store(ptr::null_mut(), SeqCst);
     while SLOT.users.load(SeqCst) != 0 {
@@ -179,8 +199,8 @@ fn help() {
                 let job = unsafe { &*p };
                 if job.epoch != seen {
                     seen = job.epoch;
-                    if job.take_seat() {
-                        job.claim();
+                    if let Some(seat) = job.take_seat() {
+                        job.claim(seat);
                     }
                     deadline = Instant::now() + LINGER;
                 }

@@ -99,10 +99,11 @@ where
     if let Err(job) = hot::run(Job::new(&f, &ranges, helpers), helpers, &pool) {
         // Another call owns the awake helpers: a scope of fresh ones.
         pool.in_place_scope(|s| {
-            for _ in 0..helpers {
-                s.spawn(|_| job.claim());
+            for seat in 1..=helpers {
+                let job = &job;
+                s.spawn(move |_| job.claim(seat));
             }
-            job.claim();
+            job.claim(0);
             job.wait();
         });
         job.check();
