@@ -384,4 +384,35 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn full_scale_sums_survive_every_flush() {
+        // Activations -128 (the int8 minimum, which the quantizer never
+        // emits but the kernels accept) against all -1 weights: the largest
+        // entry of each format in every group, over more groups than any
+        // flush interval.
+        for lut in [Lut::Pairs, Lut::Triples] {
+            let (rows, cols) = (lut.tile_rows() + 3, 3 * 300);
+            let data = pack(lut, &vec![-1; rows * cols], rows, cols);
+            let x = vec![-128i8; cols];
+            let groups = lut.groups(cols);
+            let tiles = rows.div_ceil(lut.tile_rows());
+            let want = vec![128 * cols as i32; tiles * lut.tile_rows()];
+            for level in SimdLevel::supported() {
+                let mut tables = vec![0u8; groups * lut.table_bytes(level)];
+                build_tables(level, lut, &x, groups, &mut tables);
+                let mut out = vec![0i32; want.len()];
+                dots(
+                    level,
+                    lut,
+                    data.as_slice(),
+                    Span::all(groups),
+                    &tables,
+                    &mut out,
+                );
+                let valid = |v: &[i32]| v[..rows].to_vec();
+                assert_eq!(valid(&out), valid(&want), "{lut:?} {level}");
+            }
+        }
+    }
 }
