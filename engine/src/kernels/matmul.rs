@@ -153,9 +153,7 @@ fn matmul(
             })
         }
         Layout::Lut { lut, groups }
-            if tokens == 1
-                && par.threads > 1
-                && rows.div_ceil(lut.tile_rows()) < 16 * par.threads =>
+            if tokens == 1 && par.threads > 1 && rows.div_ceil(lut.tile_rows()) < par.threads =>
         {
             lut_gemv_spans(level, lut, groups, w, x, par, &shared)
         }
@@ -242,18 +240,18 @@ fn lut_block(
     });
 }
 
-/// GEMV of a lookup-table matrix on several threads: a part is a span of
-/// `k` across every tile, with the tables of that span built by the thread
-/// that reads them, and the parts' exact integer dots are added before the
-/// epilogue. Under 16 tiles per thread this beats splitting rows (which
-/// builds every table on the calling thread, for the other core to read
-/// from this one's cache; and the whole TL1 table of 2560 columns, 40 KB,
-/// outgrows L1 where half of it does not: the likely reasons). Measured
-/// (2 threads, medians of alternating runs): TL1 2560 x 2560 45.6-47 us
-/// against 48.5-49, 2560 x 6912 117-131 against 137-151; 640 x 2560 (five
-/// tiles, which rows split 3:2) min 12.9 us against 15.3. With many tiles
-/// the row split wins (6912 x 2560 TL1: 122-134 us against 140-147 with
-/// spans, whose partial sums are as long as the matrix is tall).
+/// GEMV of a lookup-table matrix on more threads than it has tiles: a part
+/// is a span of `k` across every tile, with the tables of that span built
+/// by the thread that reads them, and the parts' exact integer dots are
+/// added before the epilogue. Splitting rows cannot use more threads than
+/// there are tiles. With at least one tile per thread the row split is
+/// faster since TL1 sums low and high bytes apart, TL2 needs its in-loop
+/// negative count only for spans, and helpers stay awake between calls
+/// (2 threads, alternating runs, min, spans against rows): TL2 2560 x 2560
+/// 55-59 us against 43-46, 2560 x 6912 150-158 against 109-119, 640 x 2560
+/// (7 tiles) 16.4-18.1 against 13.2-15.9; TL1 2560 x 2560 61-64 against
+/// 50-52, 640 x 2560 (5 tiles) 16.7-18.0 against 14.7-16.6. (Before those
+/// changes spans won below 16 tiles per thread.)
 ///
 /// One equal span per thread (aligned to 8 groups; any start is exact, the
 /// kernels flush their i16 sums within a span): finer parts balance a late
