@@ -160,12 +160,23 @@ proptest! {
     #[test]
     fn all_paths_bit_identical_and_match_f64_reference(
         f in 0..FORMATS.len(),
-        rows in prop_oneof![1usize..=23, 60usize..=200],
+        rows in prop_oneof![1usize..=23, 60usize..=200, 280usize..=400],
         mult in 1usize..=9,
         tokens in 1usize..=6,
         seed in any::<u64>(),
     ) {
         check(&build(f, rows, mult, tokens, seed));
+    }
+}
+
+/// Tile counts that two and three threads cannot share in whole tiles
+/// (TL1 640 rows = 5 tiles, TL2 7 with a padded last one): the GEMV splits
+/// tiles across threads by spans of `k` and must still match bit for bit.
+#[test]
+fn tiles_shared_between_threads_stay_exact() {
+    for (f, rows) in [(1, 640), (2, 640), (1, 5 * 128 + 7), (2, 7 * 96 - 5)] {
+        let mult = 2560 / FORMATS[f].row_multiple();
+        check(&build(f, rows, mult, 2, rows as u64));
     }
 }
 

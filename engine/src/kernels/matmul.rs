@@ -1,6 +1,6 @@
 //! GEMV and GEMM entry points: shape checks, partitioning across threads
-//! (rows; spans of `k` for small lookup-table GEMVs), and the epilogue that turns
-//! exact integer sums into f32.
+//! (rows; for lookup-table GEMVs even shares of tiles x `k`), and the
+//! epilogue that turns exact integer sums into f32.
 //!
 //! The epilogue is the same scalar code for every SIMD level and thread
 //! count, and the integer sums are exact, so results are bit-identical
@@ -20,6 +20,7 @@
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut, Span};
+use super::lut_plan::{Piece, Plan};
 use super::mad::{self, Block, BlockScales};
 use super::matrix::Layout;
 use super::parallel::for_row_ranges;
@@ -159,26 +160,7 @@ fn matmul(
             lut_gemv_spans(level, lut, groups, w, x, par, &shared)
         }
         Layout::Lut { lut, groups } if tokens == 1 => {
-            // Each thread builds the token's tables itself, once per call,
-            // rather than reading the caller's from the other core's cache
-            // (a few us of work done twice, in parallel). 2 threads,
-            // alternating runs, min: TL1 2048 x 2048 32.8-45.9 us against
-            // 43.0-53.3, 640 x 2560 15.4-20.8 against 22.1-27.7; TL2 equal
-            // within noise.
-            static CALLS: AtomicU64 = AtomicU64::new(0);
-            let call = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-            let tb = groups * lut.table_bytes(level);
-            for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
-                TABLES.with(|tables| {
-                    let mut tables = tables.borrow_mut();
-                    if TABLES_CALL.get() != call {
-                        tables.resize_for_overwrite(tb);
-                        lut::build_tables(level, lut, x.token(0), groups, tables.as_mut_slice());
-                        TABLES_CALL.set(call);
-                    }
-                    lut_block(level, lut, groups, w, x, tables.as_slice(), r0, r1, &shared)
-                })
-            })
+            lut_gemv(level, lut, groups, w, x, par, parts_per_thread, &shared)
         }
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
@@ -251,28 +233,114 @@ fn lut_block(
         dots.resize((t1 - t0) * tr, 0);
         for t in 0..x.tokens() {
             let table = &tables[t * tb..(t + 1) * tb];
-            lut::dots(
-                level,
-                lut,
-                w.tile_data(t0, t1),
-                Span::all(groups),
-                table,
-                &mut dots,
-            );
+            lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);
             let valid = dots[..r1 - r0].iter().copied();
             store_tensor_scaled(gamma, x, t, w.rows(), r0, valid, out);
         }
     });
 }
 
+/// GEMV of a lookup-table matrix with at least a tile per thread: each
+/// thread gets an even share of `tiles x groups` (see [`super::lut_plan`]),
+/// so a tile may be summed in two spans of `k` by two threads. Whole tiles
+/// per thread cap two threads at 5/3 = 1.67x one on TL1 640 x 2560 (5
+/// tiles) and 7/4 on TL2 (7). On the noisy dev VM the gain did not show:
+/// alternating ~1 ms bursts of both plans in one process (300 pairs, 3
+/// runs), the median time ratio even/whole was 0.96-1.02 for TL1 and
+/// 0.97-1.07 for TL2 at 640 x 2560, 2 threads.
+///
+/// Each thread builds the token's tables itself, once per call, rather
+/// than reading the caller's from the other core's cache (1.3 us for TL1,
+/// 1.1-1.4 for TL2 at k = 2560, done twice, in parallel). 2 threads, alternating
+/// runs, min: TL1 2048 x 2048 32.8-45.9 us against 43.0-53.3, 640 x 2560
+/// 15.4-20.8 against 22.1-27.7; TL2 equal within noise.
+#[allow(clippy::too_many_arguments)]
+fn lut_gemv(
+    level: SimdLevel,
+    lut: Lut,
+    groups: usize,
+    w: &TernaryMatrix,
+    x: &QuantizedActivations,
+    par: Parallelism,
+    parts_per_thread: usize,
+    out: &SharedOut,
+) -> Result<(), KernelError> {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+    let Scale::Tensor(gamma) = *w.scale() else {
+        unreachable!("lookup-table formats have a tensor scale")
+    };
+    let (tr, rows) = (lut.tile_rows(), w.rows());
+    let tb = lut.table_bytes(level);
+    let ppt = if par.threads == 1 {
+        1
+    } else {
+        parts_per_thread
+    };
+    let plan = Plan::new(rows.div_ceil(tr), groups, par.threads, ppt);
+    let shared = Mutex::new(vec![0i32; plan.splits().len() * tr]);
+    for_row_ranges(par, plan.parts(), 1, ppt, |p0, p1| {
+        TABLES.with(|tables| {
+            let mut tables = tables.borrow_mut();
+            if TABLES_CALL.get() != call {
+                tables.resize_for_overwrite(groups * tb);
+                lut::build_tables(level, lut, x.token(0), groups, tables.as_mut_slice());
+                TABLES_CALL.set(call);
+            }
+            SCRATCH.with(|s| {
+                let mut dots = s.borrow_mut();
+                for piece in (p0..p1).flat_map(|p| plan.pieces(p)) {
+                    match piece {
+                        Piece::Tiles(t) => {
+                            dots.clear();
+                            dots.resize(t.len() * tr, 0);
+                            let w = w.tile_data(t.start, t.end);
+                            lut::dots(level, lut, w, groups, tables.as_slice(), &mut dots);
+                            let r0 = t.start * tr;
+                            let valid = dots[..(t.end * tr).min(rows) - r0].iter().copied();
+                            store_tensor_scaled(gamma, x, 0, rows, r0, valid, out);
+                        }
+                        Piece::Span { tile, groups: g } => {
+                            dots.clear();
+                            dots.resize(tr, 0);
+                            let span = Span {
+                                start: g.start,
+                                len: g.len(),
+                                stride: groups,
+                            };
+                            let t = &tables.as_slice()[g.start * tb..g.end * tb];
+                            let w = w.tile_data(tile, tile + 1);
+                            lut::span_dots(level, lut, w, span, t, &mut dots);
+                            let slot = plan.split_slot(tile).expect("spans only in split tiles");
+                            let mut sums = shared.lock().unwrap_or_else(|e| e.into_inner());
+                            for (sum, d) in sums[slot * tr..][..tr].iter_mut().zip(dots.iter()) {
+                                *sum += d;
+                            }
+                        }
+                    }
+                }
+            })
+        })
+    })?;
+    let mut sums = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    for (slot, &tile) in plan.splits().iter().enumerate() {
+        let sums = &mut sums[slot * tr..][..tr];
+        lut::add_correction(level, lut, w.tile_data(tile, tile + 1), groups, sums);
+        let r0 = tile * tr;
+        let valid = sums[..(r0 + tr).min(rows) - r0].iter().copied();
+        store_tensor_scaled(gamma, x, 0, rows, r0, valid, out);
+    }
+    Ok(())
+}
+
 /// GEMV of a lookup-table matrix on more threads than it has tiles: a part
 /// is a span of `k` across every tile, with the tables of that span built
-/// by the thread that reads them, and the parts' exact integer dots are
-/// added before the epilogue. Splitting rows cannot use more threads than
-/// there are tiles. With at least one tile per thread the row split is
-/// faster since TL1 sums low and high bytes apart, TL2 needs its in-loop
-/// negative count only for spans, and helpers stay awake between calls
-/// (2 threads, alternating runs, min, spans against rows): TL2 2560 x 2560
+/// by the thread that reads them, and the parts' integer dots are added
+/// (with the tiles' correction, see [`lut::span_dots`]) before the
+/// epilogue. Splitting rows cannot use more threads than there are tiles.
+/// With at least one tile per thread whole tiles per thread were faster
+/// (measured when TL2 spans still counted negative codes in the loop; 2
+/// threads, alternating runs, min, spans against rows): TL2 2560 x 2560
 /// 55-59 us against 43-46, 2560 x 6912 150-158 against 109-119, 640 x 2560
 /// (7 tiles) 16.4-18.1 against 13.2-15.9; TL1 2560 x 2560 61-64 against
 /// 50-52, 640 x 2560 (5 tiles) 16.7-18.0 against 14.7-16.6. (Before those
@@ -317,7 +385,7 @@ fn lut_gemv_spans(
                 dots.clear();
                 dots.resize(tiles * tr, 0);
                 let (w, t) = (w.tile_data(0, tiles), tables.as_slice());
-                lut::dots(level, lut, w, span, t, &mut dots);
+                lut::span_dots(level, lut, w, span, t, &mut dots);
                 let mut total = total.lock().unwrap_or_else(|e| e.into_inner());
                 for (sum, d) in total.iter_mut().zip(dots.iter()) {
                     *sum += d;
@@ -325,7 +393,8 @@ fn lut_gemv_spans(
             })
         })
     })?;
-    let total = total.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut total = total.into_inner().unwrap_or_else(|e| e.into_inner());
+    lut::add_correction(level, lut, w.tile_data(0, tiles), groups, &mut total);
     let dots = total[..w.rows()].iter().copied();
     store_tensor_scaled(gamma, x, 0, w.rows(), 0, dots, out);
     Ok(())

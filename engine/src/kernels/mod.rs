@@ -14,6 +14,7 @@ pub mod dense;
 pub mod dense_f16;
 pub mod error;
 mod lut;
+mod lut_plan;
 mod mad;
 pub mod matmul;
 pub mod matrix;

@@ -18,51 +18,138 @@ use std::arch::x86_64::*;
 
 /// One token's tables in the AVX2 encoding (see the module docs of
 /// [`super`]): entry `e` of group `g` is `sum_j weight_j(e) * x[width g + j]`
-/// for the positive codes, as 16 i16 lanes (two or three `vpsignw` by
-/// per-code weight vectors), then split into 16 low and 16 high bytes.
+/// for the positive codes, as 16 i16 lanes, then split into 16 low and 16
+/// high bytes ([`low_high`]).
 ///
 /// # Safety
 /// AVX2 must be supported and `out.len() == groups * 32`.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
     debug_assert_eq!(out.len(), groups * 32);
+    match lut {
+        Lut::Pairs => pair_tables(x, groups, out),
+        Lut::Triples => triple_tables(x, out),
+    }
+}
+
+/// Weight `j` of each of the 16 entries (0 past the format's codes).
+fn entry_weights(lut: Lut, j: usize) -> [i8; 16] {
     let used = match lut {
         Lut::Pairs => 9,
         Lut::Triples => 14,
     };
-    let coef = |j: usize| {
-        let e: [i16; 16] = std::array::from_fn(|c| {
-            if c < used {
-                lut.weights(c as u16)[j] as i16
-            } else {
-                0
-            }
-        });
-        // SAFETY: `e` holds 16 i16.
-        _mm256_loadu_si256(e.as_ptr().cast())
-    };
-    let (a, b, c) = (coef(0), coef(1), coef(2));
+    std::array::from_fn(|c| {
+        if c < used {
+            lut.weights(c as u16)[j]
+        } else {
+            0
+        }
+    })
+}
+
+/// 16 i16 entries -> their 16 low bytes, then their 16 high bytes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn low_high(e: __m256i) -> __m256i {
     // Per 128-bit lane: the 8 low bytes, then the 8 high bytes.
     let split = _mm256_setr_epi8(
         0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5,
         7, 9, 11, 13, 15,
     );
-    let width = lut.width();
-    let xs = |i: usize| _mm256_set1_epi16(x.get(i).map_or(0, |&v| v as i16));
+    // Quadwords (lo 0..8, hi 0..8, lo 8..16, hi 8..16) -> (lo, lo, hi, hi).
+    _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_shuffle_epi8(e, split))
+}
+
+/// TL1: one `vpmaddubsw` per group on the pair broadcast to every i16
+/// lane, offset to unsigned (`x + 128`, so -128 is exact too) against the
+/// signed weights, less the offset's share:
+///
+/// ```text
+/// bytes of lane c:   (x0 + 128, x1 + 128)  x  (a_c, b_c)
+/// entry c = a_c (x0 + 128) + b_c (x1 + 128) - 128 (a_c + b_c)
+/// ```
+///
+/// (at most 2 * 255 in magnitude: no saturation). Best of 3000 builds
+/// against the previous code (two `vpsignw` per group on values read one by
+/// one through bounds checks and general registers): 1.33 against 1.75 us
+/// per token at k = 2560, 3.45 against 4.65 at k = 6912.
+#[target_feature(enable = "avx2")]
+unsafe fn pair_tables(x: &[i8], groups: usize, out: &mut [u8]) {
+    let (a, b) = (entry_weights(Lut::Pairs, 0), entry_weights(Lut::Pairs, 1));
+    let w: [i8; 32] = std::array::from_fn(|i| if i % 2 == 0 { a[i / 2] } else { b[i / 2] });
+    let offset: [i16; 16] = std::array::from_fn(|c| 128 * (a[c] as i16 + b[c] as i16));
+    // SAFETY: both arrays are 32 bytes.
+    let w = _mm256_loadu_si256(w.as_ptr().cast());
+    let offset = _mm256_loadu_si256(offset.as_ptr().cast());
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let table = |pair: i16| {
+        let u = _mm256_xor_si256(_mm256_set1_epi16(pair), flip);
+        low_high(_mm256_sub_epi16(_mm256_maddubs_epi16(u, w), offset))
+    };
+    let whole = groups.min(x.len() / 2);
     for (g, t) in out.chunks_exact_mut(32).enumerate() {
-        let k = g * width;
-        // Weights are -1, 0 or +1, so `vpsignw` multiplies (1-cycle
-        // latency against `vpmullw`'s 3, on the chain of every group).
-        let mut e = _mm256_add_epi16(_mm256_sign_epi16(xs(k), a), _mm256_sign_epi16(xs(k + 1), b));
-        if width == 3 {
-            e = _mm256_add_epi16(e, _mm256_sign_epi16(xs(k + 2), c));
-        }
-        // Quadwords (lo 0..8, hi 0..8, lo 8..16, hi 8..16) -> (lo, lo, hi, hi).
-        let v = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_shuffle_epi8(e, split));
+        let pair = if g < whole {
+            // SAFETY: 2 g + 1 < x.len() for g < whole.
+            std::ptr::read_unaligned(x.as_ptr().add(2 * g).cast::<i16>())
+        } else {
+            let at = |i: usize| x.get(i).map_or(0, |&v| v as u8);
+            i16::from_le_bytes([at(2 * g), at(2 * g + 1)])
+        };
         // SAFETY: `t` is 32 bytes.
-        _mm256_storeu_si256(t.as_mut_ptr().cast(), v);
+        _mm256_storeu_si256(t.as_mut_ptr().cast(), table(pair));
     }
 }
+
+/// TL2: three `vpsignw` (weights are -1, 0 or +1) on the group's
+/// activations broadcast from an i16 copy, widened 16 groups at a time so
+/// no value goes through a general register: 1.1-1.4 against 1.7 us per
+/// token at k = 2560, 3.0 against 4.7 at k = 6912 (as for TL1). The TL1
+/// trick needs two `vpmaddubsw`, two `vpmaddwd` and a pack for three
+/// weights: timed no faster.
+#[target_feature(enable = "avx2")]
+unsafe fn triple_tables(x: &[i8], out: &mut [u8]) {
+    let coef = |j: usize| {
+        let e = entry_weights(Lut::Triples, j).map(i16::from);
+        // SAFETY: `e` holds 16 i16.
+        _mm256_loadu_si256(e.as_ptr().cast())
+    };
+    let (a, b, c) = (coef(0), coef(1), coef(2));
+    for (chunk, tables) in out.chunks_mut(32 * CHUNK_GROUPS).enumerate() {
+        // The chunk's activations widened to i16 (zeros past the end of
+        // `x`).
+        let mut xi = [0i16; 3 * CHUNK_GROUPS];
+        let k0 = chunk * CHUNK_GROUPS * 3;
+        let src = x.get(k0..).unwrap_or(&[]);
+        let src = &src[..src.len().min(3 * CHUNK_GROUPS)];
+        if src.len() == 3 * CHUNK_GROUPS {
+            for (i, part) in src.chunks_exact(16).enumerate() {
+                // SAFETY: `part` is 16 bytes, `xi` holds `3 * 16` i16.
+                let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(part.as_ptr().cast()));
+                _mm256_storeu_si256(xi.as_mut_ptr().add(16 * i).cast(), v);
+            }
+        } else {
+            for (d, &v) in xi.iter_mut().zip(src) {
+                *d = v as i16;
+            }
+        }
+        for g in 0..(tables.len() / 32).min(CHUNK_GROUPS) {
+            let k = 3 * g;
+            let e = _mm256_add_epi16(
+                _mm256_add_epi16(
+                    _mm256_sign_epi16(_mm256_set1_epi16(xi[k]), a),
+                    _mm256_sign_epi16(_mm256_set1_epi16(xi[k + 1]), b),
+                ),
+                _mm256_sign_epi16(_mm256_set1_epi16(xi[k + 2]), c),
+            );
+            // SAFETY: group `g` of the chunk is inside `tables` (loop bound).
+            _mm256_storeu_si256(tables.as_mut_ptr().add(32 * g).cast(), low_high(e));
+        }
+    }
+}
+
+/// Groups whose activations [`triple_tables`] widens at once (48 bytes of
+/// i16, on the stack).
+const CHUNK_GROUPS: usize = 16;
 
 /// # Safety
 /// AVX2 must be supported; `w` holds `out.len() / tile_rows` tiles of
@@ -190,10 +277,11 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
 /// dot = acc + (negative codes of the row)
 /// ```
 ///
-/// The negative codes of a whole row are the tile trailer's; a span of `k`
-/// counts them in the loop (`neg_s += n` in i8, -1 each, subtracted at each flush),
-/// which costs three more registers and measured slower (2048 x 2048 1t,
-/// min 48 against 57 us with the count in the loop).
+/// The sums of a span of `k` are short by the row's negative codes in the
+/// span; whoever adds up spans that cover a tile adds the tile trailer's
+/// whole-row counts once ([`add_negatives`]). Counting them in the loop
+/// instead costs three more registers and measured slower (2048 x 2048
+/// 1t, min 57 against 48 us).
 ///
 /// Per group (96 rows x 3 weights): one shift and 12 byte shuffles
 /// (`pshufb`, `vpunpck`), about 20 simple ALU ops (LLVM turns two of the
@@ -205,41 +293,37 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
 unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tile_bytes = Lut::Triples.tile_bytes(span.stride);
     for (tile, o) in w.chunks_exact(tile_bytes).zip(out.chunks_exact_mut(96)) {
-        if span.is_all() {
-            triples_tile::<false>(tile.as_ptr(), span.len, tables.as_ptr(), o);
-            for (o, n) in o.iter_mut().zip(tile_negatives(tile, span.stride)) {
-                *o += n;
-            }
-        } else {
-            let first = tile.as_ptr().add(span.start * RECORD_BYTES);
-            triples_tile::<true>(first, span.len, tables.as_ptr(), o);
+        let first = tile.as_ptr().add(span.start * RECORD_BYTES);
+        triples_tile(first, span.len, tables.as_ptr(), o);
+    }
+}
+
+/// What [`triples`] leaves out of each row: its negative codes (from the
+/// trailer), so that spans covering a tile plus this once are exact.
+pub(super) fn add_negatives(w: &[u8], groups: usize, out: &mut [i32]) {
+    let tile_bytes = Lut::Triples.tile_bytes(groups);
+    for (tile, o) in w.chunks_exact(tile_bytes).zip(out.chunks_exact_mut(96)) {
+        for (o, n) in o.iter_mut().zip(tile_negatives(tile, groups)) {
+            *o += n;
         }
     }
 }
 
 /// Adds to `out` the dots of one tile over `groups` groups from `w`, less
-/// the tile rows' negative codes in those groups unless `COUNT` (which
-/// counts them in the loop and adds them back). Not inlined: each variant
-/// gets its own register allocation (inlined into one function, LLVM
-/// rotated the no-count loop's accumulators through 16 moves and a spill
-/// per group).
+/// the tile rows' negative codes in those groups. Not inlined: inlined
+/// into its caller, LLVM rotated the accumulators through 16 moves and a
+/// spill per group.
 #[inline(never)]
 #[target_feature(enable = "avx2")]
-unsafe fn triples_tile<const COUNT: bool>(
-    w: *const u8,
-    groups: usize,
-    tables: *const u8,
-    out: &mut [i32],
-) {
+unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
     let zero = _mm256_setzero_si256();
     let low4 = _mm256_set1_epi8(0x0f);
     let bits: [__m256i; 3] = std::array::from_fn(|s| _mm256_set1_epi8(triple_sign_bit(s) as i8));
     let mut g0 = 0;
     while g0 < groups {
         let g1 = (g0 + FLUSH_GROUPS).min(groups);
-        // acc[s][u]: row set s, unpack u (lo, hi); neg[s]: i8 per byte.
+        // acc[s][u]: row set s, unpack u (lo, hi).
         let mut acc = [[zero; 2]; 3];
-        let mut neg = [zero; 3];
         for g in g0..g1 {
             // SAFETY (whole loop): g < groups lies inside the caller's
             // record and table slices.
@@ -259,21 +343,12 @@ unsafe fn triples_tile<const COUNT: bool>(
                 let hi = _mm256_xor_si256(_mm256_shuffle_epi8(th, idx[s]), n);
                 acc[s][0] = _mm256_add_epi16(acc[s][0], _mm256_unpacklo_epi8(lo, hi));
                 acc[s][1] = _mm256_add_epi16(acc[s][1], _mm256_unpackhi_epi8(lo, hi));
-                if COUNT {
-                    neg[s] = _mm256_add_epi8(neg[s], n);
-                }
             }
         }
         for s in 0..3 {
-            // The i8 counts, sign-extended in the same byte order as the
-            // entries: i16 k of unpack u is byte 16 (k / 8) + 8 u + k % 8.
-            let ext = _mm256_cmpgt_epi8(zero, neg[s]);
-            let counts = [
-                _mm256_unpacklo_epi8(neg[s], ext),
-                _mm256_unpackhi_epi8(neg[s], ext),
-            ];
+            // i16 k of unpack u is row 32 s + 16 (k / 8) + 8 u + k % 8.
             for u in 0..2 {
-                let a = _mm256_sub_epi16(acc[s][u], counts[u]);
+                let a = acc[s][u];
                 let halves = [
                     _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
                     _mm256_cvtepi16_epi32(_mm256_extracti128_si256::<1>(a)),

@@ -284,7 +284,7 @@ pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
     }
 }
 
-/// Which records of each tile a [`dots`] call reads: `len` groups from
+/// Which records of each tile a [`span_dots`] call reads: `len` groups from
 /// group `start`, of tiles that hold `stride` groups each (and a trailer). A GEMV on
 /// several threads can give each thread a span of `k` (and the tables of
 /// that span only) instead of whole tiles of rows.
@@ -296,11 +296,6 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// Whether the span covers every group of its tiles.
-    pub fn is_all(&self) -> bool {
-        self.start == 0 && self.len == self.stride
-    }
-
     /// Every group of tiles of `groups` groups.
     pub fn all(groups: usize) -> Self {
         Span {
@@ -311,13 +306,32 @@ impl Span {
     }
 }
 
-/// Exact dots of the rows of whole tiles (`w`, contiguous) over the groups
-/// of `span`, with one token's tables for those groups:
-/// `out[tile_rows * tile + i]`.
+/// Exact dots of the rows of whole tiles (`w`, contiguous, of `groups`
+/// records each) with one token's tables: `out[tile_rows * tile + i]`.
 ///
 /// Panics on mismatched slices (the public API checks shapes first; the
 /// check is what keeps the unsafe loads in bounds).
 pub(crate) fn dots(
+    level: SimdLevel,
+    lut: Lut,
+    w: &[u8],
+    groups: usize,
+    tables: &[u8],
+    out: &mut [i32],
+) {
+    span_dots(level, lut, w, Span::all(groups), tables, out);
+    add_correction(level, lut, w, groups, out);
+}
+
+/// Dots of the rows of whole tiles over the groups of `span`, with one
+/// token's tables for those groups, each short by an amount that depends
+/// only on the row (see [`add_correction`]): spans that together cover a
+/// tile, added up, plus the correction once, are the exact dots. This lets
+/// threads split a tile's `k` without each counting what the tile already
+/// stores.
+///
+/// Panics on mismatched slices, as [`dots`].
+pub(crate) fn span_dots(
     level: SimdLevel,
     lut: Lut,
     w: &[u8],
@@ -349,6 +363,16 @@ pub(crate) fn dots(
     }
 }
 
+/// Adds what [`span_dots`] leaves out of each row of the tiles of `w`:
+/// for AVX2 TL2 the rows' negative codes (the tile trailers; its lookups
+/// give `-e - 1` for a negative code), nothing elsewhere.
+pub(crate) fn add_correction(level: SimdLevel, lut: Lut, w: &[u8], groups: usize, out: &mut [i32]) {
+    if level == SimdLevel::Avx2 && lut == Lut::Triples {
+        #[cfg(target_arch = "x86_64")]
+        avx2::add_negatives(w, groups, out);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,18 +392,67 @@ mod tests {
         }
     }
 
+    /// Every int8 value (-128 included), with activations that end inside
+    /// the last group (`x` of `cols` values) and ones that run past it.
     #[test]
     fn simd_tables_equal_scalar_tables() {
-        let x: Vec<i8> = (0..256).map(|i| (i * 37 % 256) as u8 as i8).collect();
+        let all: Vec<i8> = (0..300).map(|i| (i * 37 % 256) as u8 as i8).collect();
         for lut in [Lut::Pairs, Lut::Triples] {
-            for cols in [3, 32, 250, 256] {
+            for (cols, len) in [(3, 3), (3, 300), (32, 32), (97, 97), (250, 250), (256, 300)] {
+                let x = &all[..len];
                 let groups = lut.groups(cols);
                 for level in SimdLevel::supported() {
                     let mut want = vec![0u8; groups * lut.table_bytes(level)];
-                    scalar::build_tables(level, lut, &x, groups, &mut want);
+                    scalar::build_tables(level, lut, x, groups, &mut want);
                     let mut got = vec![1u8; want.len()];
-                    build_tables(level, lut, &x, groups, &mut got);
+                    build_tables(level, lut, x, groups, &mut got);
                     assert_eq!(got, want, "{lut:?} {level} {cols}");
+                }
+            }
+        }
+    }
+
+    /// Any cut of `k` into spans, summed, plus the correction once, gives
+    /// the whole-tile dots at every level (what a GEMV that splits a tile
+    /// between threads relies on).
+    #[test]
+    fn spans_plus_correction_equal_whole_dots() {
+        for lut in [Lut::Pairs, Lut::Triples] {
+            let (rows, cols) = (2 * lut.tile_rows() - 7, 3 * 200);
+            let codes: Vec<i8> = (0..rows * cols)
+                .map(|i| (i * 7 % 11 % 3) as i8 - 1)
+                .collect();
+            let data = pack(lut, &codes, rows, cols);
+            let x: Vec<i8> = (0..cols).map(|i| (i * 53 % 255) as i8).collect();
+            let groups = lut.groups(cols);
+            let n = 2 * lut.tile_rows();
+            for level in SimdLevel::supported() {
+                let tb = lut.table_bytes(level);
+                let mut tables = vec![0u8; groups * tb];
+                build_tables(level, lut, &x, groups, &mut tables);
+                let mut want = vec![0i32; n];
+                dots(level, lut, data.as_slice(), groups, &tables, &mut want);
+                for cuts in [
+                    vec![0, groups],
+                    vec![0, 1, groups],
+                    vec![0, 8, 77, 160, groups],
+                ] {
+                    let mut got = vec![0i32; n];
+                    for c in cuts.windows(2) {
+                        let span = Span {
+                            start: c[0],
+                            len: c[1] - c[0],
+                            stride: groups,
+                        };
+                        let mut part = vec![0i32; n];
+                        let t = &tables[c[0] * tb..c[1] * tb];
+                        span_dots(level, lut, data.as_slice(), span, t, &mut part);
+                        for (g, p) in got.iter_mut().zip(&part) {
+                            *g += p;
+                        }
+                    }
+                    add_correction(level, lut, data.as_slice(), groups, &mut got);
+                    assert_eq!(got, want, "{lut:?} {level} cuts {cuts:?}");
                 }
             }
         }
@@ -402,14 +475,7 @@ mod tests {
                 let mut tables = vec![0u8; groups * lut.table_bytes(level)];
                 build_tables(level, lut, &x, groups, &mut tables);
                 let mut out = vec![0i32; want.len()];
-                dots(
-                    level,
-                    lut,
-                    data.as_slice(),
-                    Span::all(groups),
-                    &tables,
-                    &mut out,
-                );
+                dots(level, lut, data.as_slice(), groups, &tables, &mut out);
                 let valid = |v: &[i32]| v[..rows].to_vec();
                 assert_eq!(valid(&out), valid(&want), "{lut:?} {level}");
             }
