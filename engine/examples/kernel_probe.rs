@@ -8,8 +8,13 @@
 //!
 //! ```text
 //! cargo run --release -p bitnet-engine --example kernel_probe -- \
-//!     <format> <rows> <cols> [tokens=1] [threads=1] [level=best] [cold]
+//!     <format> <rows> <cols> [tokens=1] [threads=1] [level=best] [cold|scaling]
 //! ```
+//!
+//! `scaling` alternates bursts of about a millisecond on 1 and on `threads`
+//! threads and prints the ratio of their minima and the median ratio of
+//! neighbouring bursts: on a shared host whose cores slow down for
+//! seconds at a time, runs minutes apart compare different machines.
 
 use engine::cpu::SimdLevel;
 use engine::kernels::roofline::stream_read;
@@ -46,7 +51,8 @@ fn main() {
     let tokens: usize = arg(4, 1);
     let threads: usize = arg(5, 1);
     let level: SimdLevel = arg(6, SimdLevel::detect_best());
-    let cold = std::env::args().nth(7).as_deref() == Some("cold");
+    let mode = std::env::args().nth(7);
+    let cold = mode.as_deref() == Some("cold");
 
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
@@ -76,6 +82,12 @@ fn main() {
     let mut out = vec![0.0f32; tokens * rows];
     let par = Parallelism::threads(threads);
     let macs = (rows * cols * tokens) as f64;
+    if mode.as_deref() == Some("scaling") {
+        scaling(threads, |p| {
+            gemm_with(level, &w, &q, &mut out, p).expect("gemm");
+        });
+        return;
+    }
     let reps = ((4e9 / macs) as usize).clamp(11, 20_000);
     let mut i = 0;
     let (best, median, mean) = time(reps, || {
@@ -110,5 +122,41 @@ fn main() {
         rbest * 1e6,
         bytes / rbest / 1e9,
         100.0 * rbest / best
+    );
+}
+
+/// Alternating bursts on 1 and `threads` threads (see the module docs).
+fn scaling(threads: usize, mut call: impl FnMut(Parallelism)) {
+    let (one, many) = (Parallelism::single(), Parallelism::threads(threads));
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        call(one);
+    }
+    let per_call = t0.elapsed().as_secs_f64() / 20.0;
+    let calls = ((1e-3 / per_call) as usize).clamp(3, 1000);
+    let burst = |call: &mut dyn FnMut(Parallelism), p: Parallelism| {
+        call(p);
+        time(calls, || call(p)).0
+    };
+    let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..300 {
+        let a = burst(&mut call, one);
+        let b = burst(&mut call, many);
+        ones.push(a);
+        manys.push(b);
+        ratios.push(a / b);
+    }
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    ratios.sort_by(f64::total_cmp);
+    let q = |f: f64| ratios[((ratios.len() - 1) as f64 * f) as usize];
+    println!(
+        "1t min {:.2} us, {threads}t min {:.2} us: {:.2}x; neighbouring bursts of {calls} calls: \
+         median {:.2}x (quartiles {:.2}-{:.2})",
+        min(&ones) * 1e6,
+        min(&manys) * 1e6,
+        min(&ones) / min(&manys),
+        q(0.5),
+        q(0.25),
+        q(0.75)
     );
 }
