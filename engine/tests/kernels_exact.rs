@@ -180,6 +180,15 @@ fn tiles_shared_between_threads_stay_exact() {
     }
 }
 
+/// Enough tokens per thread that lookup-table GEMMs split tokens instead
+/// of rows (each thread builds its own tokens' tables).
+#[test]
+fn token_split_gemm_stays_exact() {
+    for f in 0..FORMATS.len() {
+        check(&build(f, 200, 3, 13, 7 + f as u64));
+    }
+}
+
 #[test]
 fn extreme_activations_and_codes_stay_exact() {
     // All codes -1 (offset code 0) or all +1 (offset code 2, the largest

@@ -28,6 +28,7 @@ use super::{KernelError, Parallelism, QuantizedActivations, TernaryMatrix};
 use crate::cpu::SimdLevel;
 use crate::quant::Scale;
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -39,6 +40,20 @@ const GEMM_BLOCK_ROWS: usize = 16;
 /// 8 groups of equal (64 split TL2's 854 groups of 2560 columns 7:7 units
 /// but 448:406 groups).
 const SPAN_ALIGN_GROUPS: usize = 8;
+
+/// Lookup-table GEMMs with at least this many tokens per thread split
+/// tokens across threads: each thread builds its own tokens' tables and
+/// runs every row. Fewer tokens split rows, sharing tables the caller
+/// builds alone, which the other threads then read from its cache. On the
+/// 2-vCPU dev VM (2 threads, min of 3 alternating runs, tokens against
+/// rows): TL2 128 x 128 x 128 31.5 against 45.6 us, 512^3 1.02 against
+/// 1.28 ms, 128 x 2048 x 2048 3.9-4.7 against 4.8-5.2 ms, 128 x 6912 x
+/// 2560 16.0-16.5 against 18.6-30.0 ms; TL1 512^3 1.23 against 2.02 ms,
+/// 128 x 2048 x 2048 4.6-6.0 against 6.0-7.3 ms, 128 x 6912 x 2560 equal.
+/// (Each thread then streams all the weights per token; with many threads
+/// sharing one L3 that may favour rows again, which this machine cannot
+/// show.)
+const TOKEN_SPLIT_MIN_PER_THREAD: usize = 4;
 
 /// `out[r] = (W x)[r]` for one token, at the active SIMD level.
 pub fn gemv(
@@ -93,10 +108,11 @@ pub fn gemm_with(
 }
 
 /// Output pointer shared by the threads of one call; each writes only the
-/// rows of its own range.
+/// (token, row) elements of its own part.
 struct SharedOut(*mut f32);
-// SAFETY: threads write disjoint elements (distinct row ranges) and the
-// owning `&mut [f32]` outlives the parallel section.
+// SAFETY: threads write disjoint elements (distinct row ranges, or
+// distinct token ranges) and the owning `&mut [f32]` outlives the parallel
+// section.
 unsafe impl Sync for SharedOut {}
 
 fn matmul(
@@ -162,6 +178,20 @@ fn matmul(
         Layout::Lut { lut, groups } if tokens == 1 => {
             lut_gemv(level, lut, groups, w, x, par, parts_per_thread, &shared)
         }
+        Layout::Lut { lut, groups } if tokens >= TOKEN_SPLIT_MIN_PER_THREAD * par.threads => {
+            let tb = groups * lut.table_bytes(level);
+            for_row_ranges(par, tokens, 1, parts_per_thread, |k0, k1| {
+                TABLES.with(|tables| {
+                    let mut tables = tables.borrow_mut();
+                    tables.resize_for_overwrite((k1 - k0) * tb);
+                    for (i, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
+                        lut::build_tables(level, lut, x.token(k0 + i), groups, dst);
+                    }
+                    let tables = tables.as_slice();
+                    lut_block(level, lut, groups, w, x, tables, k0..k1, 0, rows, &shared)
+                })
+            })
+        }
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
             let tb = groups * lut.table_bytes(level);
@@ -172,7 +202,7 @@ fn matmul(
             }
             let tables = tables.as_slice();
             for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
-                lut_block(level, lut, groups, w, x, tables, r0, r1, &shared)
+                lut_block(level, lut, groups, w, x, tables, 0..tokens, r0, r1, &shared)
             })
         }),
     }
@@ -200,15 +230,16 @@ fn store_tensor_scaled(
     let base = t * rows + r0;
     for (i, d) in dots.enumerate() {
         let y = (d as f64 * factor) as f32;
-        // SAFETY: rows r0.. belong to this thread's range, and
+        // SAFETY: token t's rows r0.. belong to this thread's part, and
         // base + i < tokens * rows = out.len() (the caller passes at most
-        // the rows of its range).
+        // the rows of its part).
         unsafe { *out.0.add(base + i) = y };
     }
 }
 
 /// Lookup-table matrices: whole tiles covering `r0..r1`, token by
-/// token, then the epilogue for the rows that exist.
+/// token over `tokens` (whose tables `tables` holds, in order), then the
+/// epilogue for the rows that exist.
 #[allow(clippy::too_many_arguments)]
 fn lut_block(
     level: SimdLevel,
@@ -217,6 +248,7 @@ fn lut_block(
     w: &TernaryMatrix,
     x: &QuantizedActivations,
     tables: &[u8],
+    tokens: Range<usize>,
     r0: usize,
     r1: usize,
     out: &SharedOut,
@@ -231,8 +263,7 @@ fn lut_block(
         let mut dots = s.borrow_mut();
         dots.clear();
         dots.resize((t1 - t0) * tr, 0);
-        for t in 0..x.tokens() {
-            let table = &tables[t * tb..(t + 1) * tb];
+        for (t, table) in tokens.zip(tables.chunks_exact(tb)) {
             lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);
             let valid = dots[..r1 - r0].iter().copied();
             store_tensor_scaled(gamma, x, t, w.rows(), r0, valid, out);
