@@ -32,6 +32,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// Packed bytes of the tiles a lookup-table GEMM runs every token over
+/// before moving on (at least one tile): they stay in L2 while the tokens'
+/// tables stream past, instead of all the weights streaming per token.
+const LUT_BLOCK_BYTES: usize = 128 << 10;
 /// Rows per kernel call in GEMM: the block's packed rows stay in L1 while
 /// every token streams past them.
 const GEMM_BLOCK_ROWS: usize = 16;
@@ -259,14 +263,21 @@ fn lut_block(
         unreachable!("lookup-table formats have a tensor scale")
     };
     let tb = groups * lut.table_bytes(level);
+    let per_block = (LUT_BLOCK_BYTES / lut.tile_bytes(groups)).max(1);
     SCRATCH.with(|s| {
         let mut dots = s.borrow_mut();
-        dots.clear();
-        dots.resize((t1 - t0) * tr, 0);
-        for (t, table) in tokens.zip(tables.chunks_exact(tb)) {
-            lut::dots(level, lut, w.tile_data(t0, t1), groups, table, &mut dots);
-            let valid = dots[..r1 - r0].iter().copied();
-            store_tensor_scaled(gamma, x, t, w.rows(), r0, valid, out);
+        let mut b0 = t0;
+        while b0 < t1 {
+            let b1 = (b0 + per_block).min(t1);
+            let (rb0, rb1) = (b0 * tr, (b1 * tr).min(r1));
+            dots.clear();
+            dots.resize((b1 - b0) * tr, 0);
+            for (t, table) in tokens.clone().zip(tables.chunks_exact(tb)) {
+                lut::dots(level, lut, w.tile_data(b0, b1), groups, table, &mut dots);
+                let valid = dots[..rb1 - rb0].iter().copied();
+                store_tensor_scaled(gamma, x, t, w.rows(), rb0, valid, out);
+            }
+            b0 = b1;
         }
     });
 }
