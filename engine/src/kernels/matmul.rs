@@ -241,9 +241,10 @@ fn store_tensor_scaled(
     }
 }
 
-/// Lookup-table matrices: whole tiles covering `r0..r1`, token by
-/// token over `tokens` (whose tables `tables` holds, in order), then the
-/// epilogue for the rows that exist.
+/// Lookup-table matrices: whole tiles covering `r0..r1`, a block of
+/// [`LUT_BLOCK_BYTES`] at a time, each block token by token over `tokens`
+/// (whose tables `tables` holds, in order), then the epilogue for the rows
+/// that exist.
 #[allow(clippy::too_many_arguments)]
 fn lut_block(
     level: SimdLevel,
