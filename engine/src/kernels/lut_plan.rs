@@ -22,9 +22,11 @@
 
 use std::ops::Range;
 
-/// Block boundaries inside a tile are multiples of this many groups (or
-/// move to the tile's end when that is closer than this): any start is
-/// exact, a small unit keeps the blocks within a few groups of equal.
+/// Block boundaries inside a tile (and the span starts of a GEMV on more
+/// threads than tiles) are multiples of this many groups, or move to the
+/// tile's end when that is closer: any start is exact, and a small unit
+/// keeps the shares within a few groups of equal (64 would split TL2's 854
+/// groups of 2560 columns 448:406).
 pub(crate) const SPLIT_ALIGN_GROUPS: usize = 8;
 
 /// The parts of one GEMV call, in units (`tile * groups + group`).

@@ -20,7 +20,7 @@
 
 use super::aligned::Aligned;
 use super::lut::{self, Lut, Span};
-use super::lut_plan::{Piece, Plan};
+use super::lut_plan::{Piece, Plan, SPLIT_ALIGN_GROUPS};
 use super::mad::{self, Block, BlockScales};
 use super::matrix::Layout;
 use super::parallel::for_row_ranges;
@@ -39,11 +39,6 @@ const LUT_BLOCK_BYTES: usize = 128 << 10;
 /// Rows per kernel call in GEMM: the block's packed rows stay in L1 while
 /// every token streams past them.
 const GEMM_BLOCK_ROWS: usize = 16;
-/// Span starts of a split-`k` lookup-table GEMV are multiples of this many
-/// groups. Any start is exact; a small unit keeps the threads' spans within
-/// 8 groups of equal (64 split TL2's 854 groups of 2560 columns 7:7 units
-/// but 448:406 groups).
-const SPAN_ALIGN_GROUPS: usize = 8;
 
 /// Lookup-table GEMMs with at least this many tokens per thread split
 /// tokens across threads: each thread builds its own tokens' tables and
@@ -188,9 +183,7 @@ fn matmul(
                 TABLES.with(|tables| {
                     let mut tables = tables.borrow_mut();
                     tables.resize_for_overwrite((k1 - k0) * tb);
-                    for (i, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
-                        lut::build_tables(level, lut, x.token(k0 + i), groups, dst);
-                    }
+                    build_token_tables(level, lut, x, k0, groups, tables.as_mut_slice());
                     let tables = tables.as_slice();
                     lut_block(level, lut, groups, w, x, tables, k0..k1, 0, rows, &shared)
                 })
@@ -199,11 +192,8 @@ fn matmul(
         Layout::Lut { lut, groups } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
             let tb = groups * lut.table_bytes(level);
-            // `build_tables` writes every byte of every token's tables.
             tables.resize_for_overwrite(tokens * tb);
-            for (t, dst) in tables.as_mut_slice().chunks_exact_mut(tb).enumerate() {
-                lut::build_tables(level, lut, x.token(t), groups, dst);
-            }
+            build_token_tables(level, lut, x, 0, groups, tables.as_mut_slice());
             let tables = tables.as_slice();
             for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
                 lut_block(level, lut, groups, w, x, tables, 0..tokens, r0, r1, &shared)
@@ -218,6 +208,23 @@ thread_local! {
     static TABLES: RefCell<Aligned<u8>> = RefCell::new(Aligned::zeroed(0));
     /// The GEMV call whose tables `TABLES` holds (0: none).
     static TABLES_CALL: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The tables of tokens `first..`, one per `groups * table_bytes` bytes of
+/// `out` (`build_tables` writes every byte, so `out` may be uninitialised
+/// memory from `resize_for_overwrite`).
+fn build_token_tables(
+    level: SimdLevel,
+    lut: Lut,
+    x: &QuantizedActivations,
+    first: usize,
+    groups: usize,
+    out: &mut [u8],
+) {
+    let tb = groups * lut.table_bytes(level);
+    for (i, dst) in out.chunks_exact_mut(tb).enumerate() {
+        lut::build_tables(level, lut, x.token(first + i), groups, dst);
+    }
 }
 
 /// Writes `y = f32(dot * gamma / s)` for rows `r0..r0 + dots.len()` of token `t`.
@@ -330,39 +337,33 @@ fn lut_gemv(
                 lut::build_tables(level, lut, x.token(0), groups, tables.as_mut_slice());
                 TABLES_CALL.set(call);
             }
-            SCRATCH.with(|s| {
-                let mut dots = s.borrow_mut();
-                for piece in (p0..p1).flat_map(|p| plan.pieces(p)) {
-                    match piece {
-                        Piece::Tiles(t) => {
-                            dots.clear();
-                            dots.resize(t.len() * tr, 0);
-                            let w = w.tile_data(t.start, t.end);
-                            lut::dots(level, lut, w, groups, tables.as_slice(), &mut dots);
-                            let r0 = t.start * tr;
-                            let valid = dots[..(t.end * tr).min(rows) - r0].iter().copied();
-                            store_tensor_scaled(gamma, x, 0, rows, r0, valid, out);
-                        }
-                        Piece::Span { tile, groups: g } => {
-                            dots.clear();
-                            dots.resize(tr, 0);
-                            let span = Span {
-                                start: g.start,
-                                len: g.len(),
-                                stride: groups,
-                            };
-                            let t = &tables.as_slice()[g.start * tb..g.end * tb];
-                            let w = w.tile_data(tile, tile + 1);
-                            lut::span_dots(level, lut, w, span, t, &mut dots);
-                            let slot = plan.split_slot(tile).expect("spans only in split tiles");
-                            let mut sums = shared.lock().unwrap_or_else(|e| e.into_inner());
-                            for (sum, d) in sums[slot * tr..][..tr].iter_mut().zip(dots.iter()) {
-                                *sum += d;
-                            }
-                        }
+            let tables = tables.as_slice();
+            for piece in (p0..p1).flat_map(|p| plan.pieces(p)) {
+                match piece {
+                    Piece::Tiles(t) => {
+                        let (r0, r1) = (t.start * tr, (t.end * tr).min(rows));
+                        lut_block(level, lut, groups, w, x, tables, 0..1, r0, r1, out);
                     }
+                    Piece::Span { tile, groups: g } => SCRATCH.with(|s| {
+                        let mut dots = s.borrow_mut();
+                        dots.clear();
+                        dots.resize(tr, 0);
+                        let span = Span {
+                            start: g.start,
+                            len: g.len(),
+                            stride: groups,
+                        };
+                        let t = &tables[g.start * tb..g.end * tb];
+                        let w = w.tile_data(tile, tile + 1);
+                        lut::span_dots(level, lut, w, span, t, &mut dots);
+                        let slot = plan.split_slot(tile).expect("spans only in split tiles");
+                        let mut sums = shared.lock().unwrap_or_else(|e| e.into_inner());
+                        for (sum, d) in sums[slot * tr..][..tr].iter_mut().zip(dots.iter()) {
+                            *sum += d;
+                        }
+                    }),
                 }
-            })
+            }
         })
     })?;
     let mut sums = shared.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -412,7 +413,7 @@ fn lut_gemv_spans(
     let tiles = w.rows().div_ceil(tr);
     let tb = lut.table_bytes(level);
     let total = Mutex::new(vec![0i32; tiles * tr]);
-    for_row_ranges(par, groups, SPAN_ALIGN_GROUPS, 1, |g0, g1| {
+    for_row_ranges(par, groups, SPLIT_ALIGN_GROUPS, 1, |g0, g1| {
         let span = Span {
             start: g0,
             len: g1 - g0,
