@@ -146,6 +146,32 @@ unsafe fn dot<const VNNI: bool>(acc: __m256i, q: __m256i, x: __m256i) -> __m256i
     }
 }
 
+/// `a + b` in i16 lanes (wrapping, `vpaddw`), opaque to LLVM.
+///
+/// Why opaque: with the intrinsic LLVM re-associates a tile's products
+/// into add trees that need more registers, and the 2 x 4 tile's i16 sums
+/// spilled (34 stack loads and stores per chunk between flushes). The
+/// saturating `vpaddsw` that used to pin the order instead runs on the
+/// same two pipes as `vpmaddubsw` on Zen 3 (measured: 12 independent
+/// `vpaddsw` take as long as 12 `vpmaddubsw`, twice 12 `vpaddw`), so every
+/// product paid for a second op on the multiply pipes. I2S 512 x 2048 x 128,
+/// 1 thread, both builds at once on the two cores, 6 rounds: median 0.87 of
+/// the `vpaddsw` build; GEMV 2048 x 2048 0.97.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn add16(a: __m256i, b: __m256i) -> __m256i {
+    let r: __m256i;
+    // SAFETY: a register-only AVX2 add (the caller is an AVX2 function).
+    std::arch::asm!(
+        "vpaddw {r}, {a}, {b}",
+        r = lateout(ymm_reg) r,
+        a = in(ymm_reg) a,
+        b = in(ymm_reg) b,
+        options(pure, nomem, nostack, preserves_flags),
+    );
+    r
+}
+
 #[inline(always)]
 unsafe fn group(w: __m256i, g: usize, m3: __m256i) -> __m256i {
     match g {
@@ -238,8 +264,8 @@ impl Tile {
                         if VNNI {
                             acc[r] = dot::<true>(acc[r], q, xv);
                         } else {
-                            // Saturating only to pin the order; see `run`.
-                            acc16[r] = _mm256_adds_epi16(acc16[r], _mm256_maddubs_epi16(q, xv));
+                            // In program order; see `add16`.
+                            acc16[r] = add16(acc16[r], _mm256_maddubs_epi16(q, xv));
                         }
                     }
                 }
@@ -293,12 +319,8 @@ impl Tile {
         // FLUSH chunks instead of after every product: at most 8 sums per
         // chunk, so 4 chunks stay below 4 * 8 * 512 = 16384 < 2^15. Tiles
         // with per-block scales (PC) widen every chunk. The integer
-        // sums are the same either way. The adds saturate (`vpaddsw`) only
-        // so that LLVM keeps them in program order: the bound means they
-        // never clip, and with the wrapping add LLVM re-associates the
-        // products into trees that need more registers and spilled i16
-        // sums of the 2 x 4 tile to the stack (34 stack loads and stores
-        // per chunk between flushes; none now).
+        // sums are the same either way (the bound means the i16 adds never
+        // wrap); [`add16`] keeps them in program order.
         let i16_acc = !VNNI;
         let flush = if PC { 1 } else { 4 };
         let mut acc16 = [[zero; T]; R];
@@ -343,7 +365,7 @@ impl Tile {
                                 acc[r][t] = dot::<VNNI>(acc[r][t], q[r], xv);
                             } else {
                                 let pairs = _mm256_maddubs_epi16(q[r], xv);
-                                acc16[r][t] = _mm256_adds_epi16(acc16[r][t], pairs);
+                                acc16[r][t] = add16(acc16[r][t], pairs);
                             }
                         }
                     }
