@@ -36,9 +36,16 @@ use std::sync::Mutex;
 /// before moving on (at least one tile): they stay in L2 while the tokens'
 /// tables stream past, instead of all the weights streaming per token.
 const LUT_BLOCK_BYTES: usize = 128 << 10;
-/// Rows per kernel call in GEMM: the block's packed rows stay in L1 while
-/// every token streams past them.
-const GEMM_BLOCK_ROWS: usize = 16;
+/// Rows per kernel call in a MAD GEMM. The AVX2 kernel runs each 4-token
+/// tile over every row of the block before the next tile, so the tile's
+/// activations (4 k bytes: 8-10 KB at the 2B4T widths) come from L1 for
+/// all the block's row pairs and the block's packed rows (64 k / 4 bytes)
+/// from L1 or L2. (Rows outside tokens, as before, streamed every token's
+/// activations from L2 for each row pair.) I2S 1t, both builds at once on
+/// the two cores, medians: tokens outside rows with 16-row blocks 0.92 of
+/// rows outside at 128x2048x2048; then 64 rows against 16: 0.88 there and
+/// 0.93 at 128x6912x2560; 256 against 64: 1.04 and 1.10.
+const GEMM_BLOCK_ROWS: usize = 64;
 
 /// Lookup-table GEMMs with at least this many tokens per thread split
 /// tokens across threads: each thread builds its own tokens' tables and

@@ -74,41 +74,56 @@ unsafe fn run_plain<const PC: bool>(b: &Block<'_>, o: Out) {
 #[inline(always)]
 unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
     let (rt, tt) = if b.tokens >= 4 { (2, 4) } else { (8, 1) };
-    let mut r = 0;
-    while r < b.rows {
-        // A group's last rows (a matrix whose rows are not a multiple of
-        // 8) take the 4-row tile, then single rows.
-        let n = match b.rows - r {
-            left if left >= rt => rt,
-            left if left >= 4 && rt == 8 => 4,
-            _ => 1,
-        };
-        let mut t = 0;
-        while t < b.tokens {
-            let m = if t + tt <= b.tokens { tt } else { 1 };
-            let (start, chunk_stride) = row_start(b.rows, b.chunks, r);
-            let tile = Tile {
-                w: b.w.as_ptr().add(start),
-                chunk_stride,
-                x: b.x.as_ptr().add(t * b.chunks * CHUNK_WEIGHTS),
-                tok_len: b.chunks * CHUNK_WEIGHTS,
-                chunks: b.chunks,
-                rows: b.rows,
-                r,
-                t,
-                o,
+    // Token tiles outside row tiles: a GEMM tile's activations stay in L1
+    // over the block's rows (see `GEMM_BLOCK_ROWS` in `matmul`).
+    let mut t = 0;
+    while t < b.tokens {
+        let m = if t + tt <= b.tokens { tt } else { 1 };
+        let mut r = 0;
+        while r < b.rows {
+            // A group's last rows (a matrix whose rows are not a multiple
+            // of 8) take the 4-row tile, then single rows.
+            let n = match b.rows - r {
+                left if left >= rt => rt,
+                left if left >= 4 && rt == 8 => 4,
+                _ => 1,
             };
-            match (n, m) {
-                (8, _) => tile.gemv8::<VNNI, PC>(),
-                (4, _) => tile.run::<4, 1, VNNI, PC>(),
-                (2, 4) => tile.run::<2, 4, VNNI, PC>(),
-                (2, _) => tile.run::<2, 1, VNNI, PC>(),
-                (_, 4) => tile.run::<1, 4, VNNI, PC>(),
-                _ => tile.run::<1, 1, VNNI, PC>(),
-            }
-            t += m;
+            tile_at::<VNNI, PC>(b, o, r, n, t, m);
+            r += n;
         }
-        r += n;
+        t += m;
+    }
+}
+
+/// Runs the `n` x `m` register tile at row `r`, token `t`.
+#[inline(always)]
+unsafe fn tile_at<const VNNI: bool, const PC: bool>(
+    b: &Block<'_>,
+    o: Out,
+    r: usize,
+    n: usize,
+    t: usize,
+    m: usize,
+) {
+    let (start, chunk_stride) = row_start(b.rows, b.chunks, r);
+    let tile = Tile {
+        w: b.w.as_ptr().add(start),
+        chunk_stride,
+        x: b.x.as_ptr().add(t * b.chunks * CHUNK_WEIGHTS),
+        tok_len: b.chunks * CHUNK_WEIGHTS,
+        chunks: b.chunks,
+        rows: b.rows,
+        r,
+        t,
+        o,
+    };
+    match (n, m) {
+        (8, _) => tile.gemv8::<VNNI, PC>(),
+        (4, _) => tile.run::<4, 1, VNNI, PC>(),
+        (2, 4) => tile.run::<2, 4, VNNI, PC>(),
+        (2, _) => tile.run::<2, 1, VNNI, PC>(),
+        (_, 4) => tile.run::<1, 4, VNNI, PC>(),
+        _ => tile.run::<1, 1, VNNI, PC>(),
     }
 }
 
@@ -334,8 +349,8 @@ impl Tile {
             // busy with this much arithmetic keeps too few misses in flight
             // for the hardware prefetcher alone (measured: cold GEMV at
             // about half the read roofline without this).
-            // (GEMM tiles reuse each row's weights from L1 for every token
-            // tile, so only one-token tiles prefetch.)
+            // (GEMM tiles read a block of rows that L1 or L2 holds for every
+            // token tile, so only one-token tiles prefetch.)
             for r in 0..if T == 1 { R } else { 0 } {
                 let ahead = r * CHUNK_BYTES + (c + PREFETCH_CHUNKS) * self.chunk_stride;
                 // `wrapping_add`: near the end this points past the block,
