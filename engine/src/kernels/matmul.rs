@@ -60,6 +60,9 @@ const GEMM_BLOCK_ROWS: usize = 64;
 /// sharing one L3 that may favour rows again, which this machine cannot
 /// show.)
 const TOKEN_SPLIT_MIN_PER_THREAD: usize = 4;
+/// Below this many tiles per thread a lookup-table GEMV splits `k` instead
+/// of tiles (see [`lut_gemv_spans`]).
+const SPAN_MAX_TILES_PER_THREAD: usize = 8;
 
 /// `out[r] = (W x)[r]` for one token, at the active SIMD level.
 pub fn gemv(
@@ -177,7 +180,9 @@ fn matmul(
             })
         }
         Layout::Lut { lut, groups }
-            if tokens == 1 && par.threads > 1 && rows.div_ceil(lut.tile_rows()) < par.threads =>
+            if tokens == 1
+                && par.threads > 1
+                && rows.div_ceil(lut.tile_rows()) < SPAN_MAX_TILES_PER_THREAD * par.threads =>
         {
             lut_gemv_spans(level, lut, groups, w, x, par, &shared)
         }
@@ -384,18 +389,25 @@ fn lut_gemv(
     Ok(())
 }
 
-/// GEMV of a lookup-table matrix on more threads than it has tiles: a part
-/// is a span of `k` across every tile, with the tables of that span built
-/// by the thread that reads them, and the parts' integer dots are added
-/// (with the tiles' correction, see [`lut::span_dots`]) before the
-/// epilogue. Splitting rows cannot use more threads than there are tiles.
-/// With at least one tile per thread whole tiles per thread were faster
-/// (measured when TL2 spans still counted negative codes in the loop; 2
-/// threads, alternating runs, min, spans against rows): TL2 2560 x 2560
-/// 55-59 us against 43-46, 2560 x 6912 150-158 against 109-119, 640 x 2560
-/// (7 tiles) 16.4-18.1 against 13.2-15.9; TL1 2560 x 2560 61-64 against
-/// 50-52, 640 x 2560 (5 tiles) 16.7-18.0 against 14.7-16.6. (Before those
-/// changes spans won below 16 tiles per thread.)
+/// GEMV of a lookup-table matrix with few tiles per thread (fewer than
+/// [`SPAN_MAX_TILES_PER_THREAD`]): a part is a span of `k` across every
+/// tile, with the tables of that span built by the thread that reads them,
+/// and the parts' integer dots are added (with the tiles' correction, see
+/// [`lut::span_dots`]) before the epilogue. Splitting rows cannot use more
+/// threads than there are tiles, and each thread building only its span's
+/// tables halves the table work a 2-thread call repeats (1.2-1.3 us of a
+/// ~10 us share at 640 x 2560).
+///
+/// Measured with `kernel_probe <fmt> <rows> <cols> 1 2 avx2 cores`, the
+/// share of the two cores' summed 1-thread throughput (measured in the
+/// same milliseconds) that the 2-thread call reaches, median of 200
+/// rounds, two runs each, spans against the even split of tiles x `k`:
+/// 640 x 2560 (TL1 5 tiles, TL2 7) TL1 0.87-0.88 against 0.79, TL2 0.87
+/// against 0.77-0.79; 2048 x 2048 (16 and 22 tiles) 0.91 against 0.88 for
+/// both; 2560 x 2560 (20 and 27 tiles) TL1 0.89 against 0.96, TL2 0.88
+/// against 0.91. (In stop 13 whole tiles won even at 640 x 2560, while TL2
+/// spans still counted negative codes in their loop and every thread read
+/// the caller's tables.)
 ///
 /// One equal span per thread (aligned to 8 groups; any start is exact, the
 /// kernels flush their i16 sums within a span): finer parts balance a late
