@@ -158,9 +158,15 @@ fn matmul(
         ));
     }
     let macs = rows * w.cols() * tokens;
-    // Parts of at least ~256K multiply-adds (a few microseconds), up to 8
-    // per thread.
-    let parts_per_thread = (macs >> 18).clamp(1, 8);
+    // Parts of at least ~1M multiply-adds (~12 us on one thread), up to 8
+    // per thread. Every part costs an atomic claim and a shared `done`
+    // count, lines that bounce between the cores; the short GEMVs pay most.
+    // 2 threads, `kernel_probe ... cores` efficiency medians, 4 alternating
+    // runs each, against ~256K: I2S 640 x 2560 (now 1 part per thread
+    // instead of 6) 0.78-0.81 against 0.74-0.75; TQ2_0 0.79-0.83 against
+    // 0.78-0.79; 2048 x 2048 (4 instead of 8) I2S 0.85-0.88 against
+    // 0.84-0.88, TL2 0.84-0.85 against 0.82-0.83.
+    let parts_per_thread = (macs >> 20).clamp(1, 8);
     let shared = SharedOut(out.as_mut_ptr());
     match w.layout() {
         Layout::Mad { chunks } => {
