@@ -142,39 +142,52 @@ fn main() {
     );
 }
 
+/// Calls in a burst of about a millisecond (timed on one thread).
+fn burst_calls(call: &mut dyn FnMut(Parallelism)) -> usize {
+    let t0 = Instant::now();
+    for _ in 0..20 {
+        call(Parallelism::single());
+    }
+    let per_call = t0.elapsed().as_secs_f64() / 20.0;
+    ((1e-3 / per_call) as usize).clamp(3, 1000)
+}
+
+/// The fastest of `calls` calls on `p`, after one untimed call.
+fn burst(call: &mut dyn FnMut(Parallelism), p: Parallelism, calls: usize) -> f64 {
+    call(p);
+    time(calls, || call(p)).0
+}
+
+fn min(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// (median, lower quartile, upper quartile).
+fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let q = |f: f64| v[((v.len() - 1) as f64 * f) as usize];
+    (q(0.5), q(0.25), q(0.75))
+}
+
 /// Alternating bursts on 1 and `threads` threads (see the module docs).
 fn scaling(threads: usize, mut call: impl FnMut(Parallelism)) {
     let (one, many) = (Parallelism::single(), Parallelism::threads(threads));
-    let t0 = Instant::now();
-    for _ in 0..20 {
-        call(one);
-    }
-    let per_call = t0.elapsed().as_secs_f64() / 20.0;
-    let calls = ((1e-3 / per_call) as usize).clamp(3, 1000);
-    let burst = |call: &mut dyn FnMut(Parallelism), p: Parallelism| {
-        call(p);
-        time(calls, || call(p)).0
-    };
+    let calls = burst_calls(&mut call);
     let (mut ones, mut manys, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..300 {
-        let a = burst(&mut call, one);
-        let b = burst(&mut call, many);
+        let a = burst(&mut call, one, calls);
+        let b = burst(&mut call, many, calls);
         ones.push(a);
         manys.push(b);
         ratios.push(a / b);
     }
-    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    ratios.sort_by(f64::total_cmp);
-    let q = |f: f64| ratios[((ratios.len() - 1) as f64 * f) as usize];
+    let (median, low, high) = quartiles(ratios);
     println!(
         "1t min {:.2} us, {threads}t min {:.2} us: {:.2}x; neighbouring bursts of {calls} calls: \
-         median {:.2}x (quartiles {:.2}-{:.2})",
+         median {median:.2}x (quartiles {low:.2}-{high:.2})",
         min(&ones) * 1e6,
         min(&manys) * 1e6,
         min(&ones) / min(&manys),
-        q(0.5),
-        q(0.25),
-        q(0.75)
     );
 }
 
@@ -190,27 +203,18 @@ fn cores(threads: usize, mut call: impl FnMut(Parallelism)) {
     // Threads inherit their creator's affinity: the pool's threads must
     // exist before the first pin, or they all stay on that CPU.
     call(many);
-    let t0 = Instant::now();
-    for _ in 0..20 {
-        call(one);
-    }
-    let per_call = t0.elapsed().as_secs_f64() / 20.0;
-    let calls = ((1e-3 / per_call) as usize).clamp(3, 1000);
-    let burst = |call: &mut dyn FnMut(Parallelism), p: Parallelism| {
-        call(p);
-        time(calls, || call(p)).0
-    };
+    let calls = burst_calls(&mut call);
     let (mut effs, mut per_core, mut manys) = (Vec::new(), vec![Vec::new(); threads], Vec::new());
     for round in 0..200 {
         let mut rate = 0.0;
         for (c, id) in ids.iter().take(threads).enumerate() {
             core_affinity::set_for_current(*id);
-            let t = burst(&mut call, one);
+            let t = burst(&mut call, one, calls);
             per_core[c].push(t);
             rate += 1.0 / t;
         }
         core_affinity::set_for_current(ids[round % threads]);
-        let t = burst(&mut call, many);
+        let t = burst(&mut call, many, calls);
         manys.push(t);
         effs.push((1.0 / t) / rate);
         if std::env::var_os("PROBE_ROUNDS").is_some() {
@@ -228,23 +232,18 @@ fn cores(threads: usize, mut call: impl FnMut(Parallelism)) {
         // burst, so none of them shares its core.
         std::thread::sleep(std::time::Duration::from_millis(3));
     }
-    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    effs.sort_by(f64::total_cmp);
-    let q = |f: f64| effs[((effs.len() - 1) as f64 * f) as usize];
     let mins: Vec<String> = per_core
         .iter()
         .enumerate()
         .map(|(c, v)| format!("cpu {c} {:.2}", min(v) * 1e6))
         .collect();
+    let rounds = effs.len();
+    let (median, low, high) = quartiles(effs);
     println!(
-        "1t min us: {}; {threads}t min {:.2} us; efficiency over {} rounds of {calls} calls: \
-         median {:.3} (quartiles {:.3}-{:.3}) = {:.2}x on equal cores",
+        "1t min us: {}; {threads}t min {:.2} us; efficiency over {rounds} rounds of {calls} calls: \
+         median {median:.3} (quartiles {low:.3}-{high:.3}) = {:.2}x on equal cores",
         mins.join(", "),
         min(&manys) * 1e6,
-        effs.len(),
-        q(0.5),
-        q(0.25),
-        q(0.75),
-        threads as f64 * q(0.5)
+        threads as f64 * median
     );
 }
