@@ -308,14 +308,16 @@ fn lut_block(
     });
 }
 
-/// GEMV of a lookup-table matrix with at least a tile per thread: each
-/// thread gets an even share of `tiles x groups` (see [`super::lut_plan`]),
-/// so a tile may be summed in two spans of `k` by two threads. Whole tiles
-/// per thread cap two threads at 5/3 = 1.67x one on TL1 640 x 2560 (5
-/// tiles) and 7/4 on TL2 (7). On the noisy dev VM the gain did not show:
-/// alternating ~1 ms bursts of both plans in one process (300 pairs, 3
-/// runs), the median time ratio even/whole was 0.96-1.02 for TL1 and
-/// 0.97-1.07 for TL2 at 640 x 2560, 2 threads.
+/// GEMV of a lookup-table matrix with at least [`SPAN_MAX_TILES_PER_THREAD`]
+/// tiles per thread (fewer take [`lut_gemv_spans`]): each thread gets an
+/// even share of `tiles x groups` (see [`super::lut_plan`]), so a tile may
+/// be summed in two spans of `k` by two threads. Whole tiles per thread
+/// leave up to a tile of imbalance (17 tiles on 2 threads: 9 against 8).
+/// When this path also served TL1/TL2 640 x 2560 (5 and 7 tiles, where
+/// whole tiles cap 2 threads at 1.67x and 1.75x) the gain did not show on
+/// the noisy dev VM: alternating ~1 ms bursts of both plans in one process
+/// (300 pairs, 3 runs), median time ratio even/whole 0.96-1.02 for TL1
+/// and 0.97-1.07 for TL2.
 ///
 /// Each thread builds the token's tables itself, once per call, rather
 /// than reading the caller's from the other core's cache (1.3 us for TL1,
