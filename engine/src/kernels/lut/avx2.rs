@@ -60,6 +60,14 @@ unsafe fn low_high(e: __m256i) -> __m256i {
     _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_shuffle_epi8(e, split))
 }
 
+/// The 8 TL1 codes with a nonzero entry, in the order of a 128-bit lane's
+/// i16 entries in [`pair_tables`] (the ninth code, weights (0, 0), is the
+/// zero that its split shuffle inserts).
+fn pair_lane_codes() -> [u16; 8] {
+    let mut codes = (0..9u16).filter(|&c| Lut::Pairs.weights(c) != [0; 3]);
+    std::array::from_fn(|_| codes.next().expect("8 nonzero TL1 codes"))
+}
+
 /// TL1: one `vpmaddubsw` per group on the pair broadcast to every i16
 /// lane, offset to unsigned (`x + 128`, so -128 is exact too) against the
 /// signed weights, less the offset's share:
@@ -69,25 +77,62 @@ unsafe fn low_high(e: __m256i) -> __m256i {
 /// entry c = a_c (x0 + 128) + b_c (x1 + 128) - 128 (a_c + b_c)
 /// ```
 ///
-/// (at most 2 * 255 in magnitude: no saturation). Best of 3000 builds
-/// against the previous code (two `vpsignw` per group on values read one by
-/// one through bounds checks and general registers): 1.33 against 1.75 us
-/// per token at k = 2560, 3.45 against 4.65 at k = 6912. Then 16 groups per
-/// 32-byte load, each pair spread to every lane by one `vpshufb` instead of
-/// a general register and `vpbroadcastw`: 1.17-1.28 against 1.35 us (2.0
-/// in the host's slow phases, where the new code stayed at 1.28) at k =
-/// 2560, 3.15-3.47 against 3.57 at 6912, alternating builds.
+/// (at most 2 * 255 in magnitude: no saturation). Both 128-bit lanes hold
+/// the 8 nonzero entries ([`pair_lane_codes`]), so one in-lane `vpshufb`
+/// writes the low bytes in code order into lane 0 and the high bytes into
+/// lane 1, with a zero byte at the (0, 0) code and past code 8: the table
+/// as stored, no lane-crossing permute.
+///
+/// ```text
+/// i16 lanes, both halves: e(0) e(1) e(2) e(3) e(5) e(6) e(7) e(8)
+/// stored, lane 0:  L(0) L(1) L(2) L(3) 0 L(5) L(6) L(7) L(8) 0 0 0 0 0 0 0
+///         lane 1:  H(0) H(1) H(2) H(3) 0 H(5) H(6) H(7) H(8) 0 0 0 0 0 0 0
+/// ```
+///
+/// Best of 3000 builds against the previous code (two `vpsignw` per group
+/// on values read one by one through bounds checks and general
+/// registers): 1.33 against 1.75 us per token at k = 2560, 3.45 against
+/// 4.65 at k = 6912. Then 16 groups per 32-byte load, each pair spread to
+/// every lane by one `vpshufb` instead of a general register and
+/// `vpbroadcastw`: 1.17-1.28 against 1.35 us (2.0 in the host's slow
+/// phases, where the new code stayed at 1.28) at k = 2560, 3.15-3.47
+/// against 3.57 at 6912, alternating builds. Then the lane layout above
+/// instead of 16 entries split by a `vpshufb` and a `vpermq`: best of 3000
+/// builds each, both alternating in one process, 0.76 against 1.08 us at
+/// k = 2560, 2.00 against 2.91 at 6912.
 #[target_feature(enable = "avx2")]
 unsafe fn pair_tables(x: &[i8], groups: usize, out: &mut [u8]) {
-    let (a, b) = (entry_weights(Lut::Pairs, 0), entry_weights(Lut::Pairs, 1));
-    let w: [i8; 32] = std::array::from_fn(|i| if i % 2 == 0 { a[i / 2] } else { b[i / 2] });
-    let offset: [i16; 16] = std::array::from_fn(|c| 128 * (a[c] as i16 + b[c] as i16));
-    // SAFETY: both arrays are 32 bytes.
+    let codes = pair_lane_codes();
+    let (a, b) = (
+        codes.map(|c| Lut::Pairs.weights(c)[0]),
+        codes.map(|c| Lut::Pairs.weights(c)[1]),
+    );
+    let w: [i8; 32] = std::array::from_fn(|i| {
+        let k = i % 16 / 2;
+        if i % 2 == 0 {
+            a[k]
+        } else {
+            b[k]
+        }
+    });
+    let offset: [i16; 16] = std::array::from_fn(|i| 128 * (a[i % 8] as i16 + b[i % 8] as i16));
+    // Output byte i of lane 0 (1): the low (high) byte of code i's entry.
+    let split: [i8; 32] = std::array::from_fn(|i| {
+        let code = (i % 16) as u16;
+        match codes.iter().position(|&c| c == code) {
+            Some(k) => (2 * k + i / 16) as i8,
+            None => i8::MIN,
+        }
+    });
+    // SAFETY: the arrays are 32 bytes.
     let w = _mm256_loadu_si256(w.as_ptr().cast());
     let offset = _mm256_loadu_si256(offset.as_ptr().cast());
+    let split = _mm256_loadu_si256(split.as_ptr().cast());
     let flip = _mm256_set1_epi8(i8::MIN);
     // `u`: the pair, offset to unsigned, in every i16 lane.
-    let table = |u: __m256i| low_high(_mm256_sub_epi16(_mm256_maddubs_epi16(u, w), offset));
+    let table = |u: __m256i| {
+        _mm256_shuffle_epi8(_mm256_sub_epi16(_mm256_maddubs_epi16(u, w), offset), split)
+    };
     // Pair j of a 128-bit lane to every i16 lane.
     let spread: [__m256i; 8] =
         std::array::from_fn(|j| _mm256_set1_epi16((((2 * j + 1) << 8) | (2 * j)) as i16));
