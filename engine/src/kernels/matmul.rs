@@ -299,7 +299,8 @@ fn lut_block(
             dots.clear();
             dots.resize((b1 - b0) * tr, 0);
             for (t, table) in tokens.clone().zip(tables.chunks_exact(tb)) {
-                lut::dots(level, lut, w.tile_data(b0, b1), groups, table, &mut dots);
+                let data = w.tile_data(b0, b1);
+                lut::dots(level, lut, data, groups, table, &mut dots, rb1 - rb0);
                 let valid = dots[..rb1 - rb0].iter().copied();
                 store_tensor_scaled(gamma, x, t, w.rows(), rb0, valid, out);
             }
@@ -374,8 +375,9 @@ fn lut_gemv(
                             stride: groups,
                         };
                         let t = &tables[g.start * tb..g.end * tb];
+                        let valid = (tile * tr + tr).min(rows) - tile * tr;
                         let w = w.tile_data(tile, tile + 1);
-                        lut::span_dots(level, lut, w, span, t, &mut dots);
+                        lut::span_dots(level, lut, w, span, t, &mut dots, valid);
                         let slot = plan.split_slot(tile).expect("spans only in split tiles");
                         let mut sums = shared.lock().unwrap_or_else(|e| e.into_inner());
                         for (sum, d) in sums[slot * tr..][..tr].iter_mut().zip(dots.iter()) {
@@ -455,8 +457,8 @@ fn lut_gemv_spans(
                 let mut dots = s.borrow_mut();
                 dots.clear();
                 dots.resize(tiles * tr, 0);
-                let (w, t) = (w.tile_data(0, tiles), tables.as_slice());
-                lut::span_dots(level, lut, w, span, t, &mut dots);
+                let (wt, t) = (w.tile_data(0, tiles), tables.as_slice());
+                lut::span_dots(level, lut, wt, span, t, &mut dots, w.rows());
                 let mut total = total.lock().unwrap_or_else(|e| e.into_inner());
                 for (sum, d) in total.iter_mut().zip(dots.iter()) {
                     *sum += d;

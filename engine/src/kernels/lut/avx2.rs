@@ -222,12 +222,20 @@ const CHUNK_GROUPS: usize = 16;
 /// # Safety
 /// AVX2 must be supported; `w` holds `out.len() / tile_rows` tiles of
 /// `span.stride` records, the span lies inside them, and `tables` holds
-/// `span.len` tables (checked by the caller).
-pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+/// `span.len` tables (checked by the caller). Rows from `rows` on are
+/// padding (see [`super::dots`]).
+pub(super) unsafe fn dots(
+    lut: Lut,
+    w: &[u8],
+    span: Span,
+    tables: &[u8],
+    out: &mut [i32],
+    rows: usize,
+) {
     out.fill(0);
     match lut {
         Lut::Pairs => pairs(w, span, tables, out),
-        Lut::Triples => triples(w, span, tables, out),
+        Lut::Triples => triples(w, span, tables, out, rows),
     }
 }
 
@@ -381,11 +389,20 @@ unsafe fn pairs_flush(
 /// and a `vpsignw` per 16 rows: 21 of its 45 ops on the shuffle pipes.
 /// Paired runs, 1 thread, min: 2048 x 2048 about 50 against 63 us.
 #[target_feature(enable = "avx2")]
-unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32], rows: usize) {
     let tile_bytes = Lut::Triples.tile_bytes(span.stride);
-    for (tile, o) in w.chunks_exact(tile_bytes).zip(out.chunks_exact_mut(96)) {
+    let tiles = w.chunks_exact(tile_bytes).zip(out.chunks_exact_mut(96));
+    for (t, (tile, o)) in tiles.enumerate() {
         let first = tile.as_ptr().add(span.start * RECORD_BYTES);
-        triples_tile(first, span.len, tables.as_ptr(), o);
+        let (g, tab) = (span.len, tables.as_ptr());
+        // Row sets of 32 with a row that exists (a matrix of 640 rows ends
+        // in a tile of 64).
+        match rows.saturating_sub(96 * t).div_ceil(32) {
+            0 => {}
+            1 => triples_tile::<1>(first, g, tab, o),
+            2 => triples_tile::<2>(first, g, tab, o),
+            _ => triples_tile::<3>(first, g, tab, o),
+        }
     }
 }
 
@@ -406,7 +423,12 @@ pub(super) fn add_negatives(w: &[u8], groups: usize, out: &mut [i32]) {
 /// spill per group.
 #[inline(never)]
 #[target_feature(enable = "avx2")]
-unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
+unsafe fn triples_tile<const SETS: usize>(
+    w: *const u8,
+    groups: usize,
+    tables: *const u8,
+    out: &mut [i32],
+) {
     let zero = _mm256_setzero_si256();
     let low4 = _mm256_set1_epi8(0x0f);
     let bits: [__m256i; 3] = std::array::from_fn(|s| _mm256_set1_epi8(triple_sign_bit(s) as i8));
@@ -428,7 +450,7 @@ unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut
                 _mm256_and_si256(_mm256_srli_epi16::<4>(m), low4),
                 r,
             ];
-            for s in 0..3 {
+            for s in 0..SETS {
                 let n = _mm256_cmpeq_epi8(_mm256_and_si256(r, bits[s]), bits[s]);
                 let lo = _mm256_xor_si256(_mm256_shuffle_epi8(tl, idx[s]), n);
                 let hi = _mm256_xor_si256(_mm256_shuffle_epi8(th, idx[s]), n);
@@ -436,7 +458,7 @@ unsafe fn triples_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut
                 acc[s][1] = _mm256_add_epi16(acc[s][1], _mm256_unpackhi_epi8(lo, hi));
             }
         }
-        for s in 0..3 {
+        for s in 0..SETS {
             // i16 k of unpack u is row 32 s + 16 (k / 8) + 8 u + k % 8.
             for u in 0..2 {
                 let a = acc[s][u];

@@ -308,6 +308,9 @@ impl Span {
 
 /// Exact dots of the rows of whole tiles (`w`, contiguous, of `groups`
 /// records each) with one token's tables: `out[tile_rows * tile + i]`.
+/// Only the first `rows` rows of the tiles exist; the others are padding
+/// (zero codes, so zero dots), which a kernel may skip (AVX2 TL2 skips the
+/// row sets of 32 that hold only padding), leaving their dots at 0.
 ///
 /// Panics on mismatched slices (the public API checks shapes first; the
 /// check is what keeps the unsafe loads in bounds).
@@ -318,8 +321,9 @@ pub(crate) fn dots(
     groups: usize,
     tables: &[u8],
     out: &mut [i32],
+    rows: usize,
 ) {
-    span_dots(level, lut, w, Span::all(groups), tables, out);
+    span_dots(level, lut, w, Span::all(groups), tables, out, rows);
     add_correction(level, lut, w, groups, out);
 }
 
@@ -328,7 +332,7 @@ pub(crate) fn dots(
 /// only on the row (see [`add_correction`]): spans that together cover a
 /// tile, added up, plus the correction once, are the exact dots. This lets
 /// threads split a tile's `k` without each counting what the tile already
-/// stores.
+/// stores. `rows` as for [`dots`].
 ///
 /// Panics on mismatched slices, as [`dots`].
 pub(crate) fn span_dots(
@@ -338,10 +342,12 @@ pub(crate) fn span_dots(
     span: Span,
     tables: &[u8],
     out: &mut [i32],
+    rows: usize,
 ) {
     let tr = lut.tile_rows();
     let tiles = out.len() / tr;
     assert_eq!(out.len(), tiles * tr);
+    assert!(rows <= out.len());
     assert_eq!(w.len(), tiles * lut.tile_bytes(span.stride));
     assert!(span.start + span.len <= span.stride);
     assert_eq!(tables.len(), span.len * lut.table_bytes(level));
@@ -357,7 +363,7 @@ pub(crate) fn span_dots(
         SimdLevel::Avx2 => {
             assert!(level.is_supported());
             // SAFETY: AVX2 supported (checked above); lengths asserted above.
-            unsafe { avx2::dots(lut, w, span, tables, out) }
+            unsafe { avx2::dots(lut, w, span, tables, out, rows) }
         }
         _ => scalar::dots(lut, w, span, tables, out),
     }
@@ -431,7 +437,15 @@ mod tests {
                 let mut tables = vec![0u8; groups * tb];
                 build_tables(level, lut, &x, groups, &mut tables);
                 let mut want = vec![0i32; n];
-                dots(level, lut, data.as_slice(), groups, &tables, &mut want);
+                dots(
+                    level,
+                    lut,
+                    data.as_slice(),
+                    groups,
+                    &tables,
+                    &mut want,
+                    rows,
+                );
                 for cuts in [
                     vec![0, groups],
                     vec![0, 1, groups],
@@ -446,7 +460,7 @@ mod tests {
                         };
                         let mut part = vec![0i32; n];
                         let t = &tables[c[0] * tb..c[1] * tb];
-                        span_dots(level, lut, data.as_slice(), span, t, &mut part);
+                        span_dots(level, lut, data.as_slice(), span, t, &mut part, rows);
                         for (g, p) in got.iter_mut().zip(&part) {
                             *g += p;
                         }
@@ -475,7 +489,7 @@ mod tests {
                 let mut tables = vec![0u8; groups * lut.table_bytes(level)];
                 build_tables(level, lut, &x, groups, &mut tables);
                 let mut out = vec![0i32; want.len()];
-                dots(level, lut, data.as_slice(), groups, &tables, &mut out);
+                dots(level, lut, data.as_slice(), groups, &tables, &mut out, rows);
                 let valid = |v: &[i32]| v[..rows].to_vec();
                 assert_eq!(valid(&out), valid(&want), "{lut:?} {level}");
             }
