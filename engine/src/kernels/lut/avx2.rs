@@ -396,7 +396,9 @@ unsafe fn triples(w: &[u8], span: Span, tables: &[u8], out: &mut [i32], rows: us
         let first = tile.as_ptr().add(span.start * RECORD_BYTES);
         let (g, tab) = (span.len, tables.as_ptr());
         // Row sets of 32 with a row that exists (a matrix of 640 rows ends
-        // in a tile of 64).
+        // in a tile of 64): 1 thread, both builds at once, min 640 x 2560
+        // 19.1-19.3 against 19.8-20.1 us, 2048 x 2048 47.2-47.6 against
+        // 48.6-48.8.
         match rows.saturating_sub(96 * t).div_ceil(32) {
             0 => {}
             1 => triples_tile::<1>(first, g, tab, o),
