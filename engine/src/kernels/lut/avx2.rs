@@ -203,12 +203,12 @@ unsafe fn triple_tables(x: &[i8], groups: usize, out: &mut [u8]) {
     let offset = _mm256_loadu_si256(offset.as_ptr().cast());
     let flip = _mm256_set1_epi8(i8::MIN);
     // Group j of a window: bytes (3j, 3j + 1) and (3j + 2, zero) to every
-    // i16 lane.
+    // i16 lane (a `vpshufb` index with bit 7 set writes 0).
     let spread = |j: usize| {
-        let p = 3 * j as i16;
+        let p = 3 * j as u16;
         (
-            _mm256_set1_epi16(((p + 1) << 8) | p),
-            _mm256_set1_epi16(0x7f00 | (p + 2)),
+            _mm256_set1_epi16((((p + 1) << 8) | p) as i16),
+            _mm256_set1_epi16((0x8000 | (p + 2)) as i16),
         )
     };
     let spreads: [(__m256i, __m256i); WINDOW_GROUPS] = std::array::from_fn(spread);
