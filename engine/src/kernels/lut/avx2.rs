@@ -322,6 +322,8 @@ const PAIR_FLUSH_GROUPS: usize = 127;
 #[inline(never)]
 #[target_feature(enable = "avx2")]
 unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [i32]) {
+    // What makes the flush's 128-dot pointer sound.
+    assert_eq!(out.len(), 128);
     let zero = _mm256_setzero_si256();
     let low4 = _mm256_set1_epi8(0x0f);
     let odd = _mm256_set1_epi16(0x0100);
@@ -356,27 +358,40 @@ unsafe fn pairs_tile(w: *const u8, groups: usize, tables: *const u8, out: &mut [
                     highs[n] = _mm256_add_epi8(highs[n], hi);
                 }
             }
-            pairs_flush(whole, odds, highs, h, out);
+            // SAFETY: AVX2 (this function's target); `out` is the tile's
+            // 128 dots (`pairs` slices them), unused while the flush runs.
+            pairs_flush(whole, odds, highs, h, out.as_mut_ptr());
         }
         g0 = g1;
     }
 }
 
 /// Adds one record half's block sums to the tile's i32 dots (see
-/// [`pairs`] for the arithmetic). Not inlined: inlined, LLVM kept the
-/// tile's 128 dots in registers across blocks, and the inner loop, short
-/// of registers, reloaded a constant every group. 1 thread, both builds at
-/// once on the two cores, min: 2048 x 2048 49.7-49.9 against 50.3-50.6 us
-/// (8 rounds), 6912 x 2560 206.4-207.6 against 209.0-211.0 (5 of 6).
-#[inline(never)]
-#[target_feature(enable = "avx2")]
+/// [`pairs`] for the arithmetic). `out` (the tile's 128 dots) comes
+/// through `black_box` so that LLVM cannot keep the dots in registers
+/// across blocks: it did when this was inlined with a slice, and the inner
+/// loop, short of registers, reloaded a constant every group. A
+/// non-inlined flush avoided that (1 thread, both builds at once on the
+/// two cores, min: 2048 x 2048 49.7-49.9 against 50.3-50.6 us, 6912 x 2560
+/// 206.4-207.6 against 209.0-211.0); inlined behind the opaque pointer it
+/// also saves the call and the accumulators' trip through the stack:
+/// 2048 x 2048 47.5-47.9 against 48.2-48.5, 2560 x 2560 74.2-74.8 against
+/// 75.6-76.4, 6912 x 2560 198.3-200.5 against 200.5-201.9 (6 rounds each;
+/// 640 x 2560 equal).
+///
+/// # Safety
+/// AVX2 must be supported (inlined into [`pairs_tile`]) and `out` must
+/// point to 128 i32 that nothing else uses during the call.
+#[inline(always)]
 unsafe fn pairs_flush(
     whole: [__m256i; 2],
     odds: [__m256i; 2],
     highs: [__m256i; 2],
     h: usize,
-    out: &mut [i32],
+    out: *mut i32,
 ) {
+    // SAFETY: the caller passes its tile's 128 dots, not otherwise in use.
+    let out = std::slice::from_raw_parts_mut(std::hint::black_box(out), 128);
     let high = _mm256_set1_epi16(0xff00u16 as i16);
     for n in 0..2 {
         let o = odds[n];
