@@ -321,11 +321,11 @@ fn lut_block(
 /// and 0.97-1.07 for TL2.
 ///
 /// Each thread builds the token's tables itself, once per call, rather
-/// than reading the caller's from the other core's cache (1.3 us for TL1
-/// then, 0.76 since its lane layout, 1.1-1.4 for TL2 at k = 2560, done
-/// twice, in parallel). 2 threads,
-/// alternating runs, min: TL1 2048 x 2048 32.8-45.9 us against 43.0-53.3,
-/// 640 x 2560 15.4-20.8 against 22.1-27.7; TL2 equal within noise.
+/// than reading the caller's from the other core's cache (then 1.3 us for
+/// TL1 and 1.1-1.4 for TL2 at k = 2560, done twice, in parallel; now 0.76
+/// and 0.90, see `lut::avx2`). 2 threads, alternating runs, min: TL1
+/// 2048 x 2048 32.8-45.9 us against 43.0-53.3, 640 x 2560 15.4-20.8
+/// against 22.1-27.7; TL2 equal within noise.
 #[allow(clippy::too_many_arguments)]
 fn lut_gemv(
     level: SimdLevel,

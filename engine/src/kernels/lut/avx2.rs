@@ -68,6 +68,15 @@ fn pair_lane_codes() -> [u16; 8] {
     std::array::from_fn(|_| codes.next().expect("8 nonzero TL1 codes"))
 }
 
+/// `vpmaddubsw` weights: byte `2i` is `p[i]`, byte `2i + 1` is `q[i]`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn interleave(p: [i8; 16], q: [i8; 16]) -> __m256i {
+    let v: [i8; 32] = std::array::from_fn(|i| if i % 2 == 0 { p[i / 2] } else { q[i / 2] });
+    // SAFETY: `v` is 32 bytes.
+    _mm256_loadu_si256(v.as_ptr().cast())
+}
+
 /// TL1: one `vpmaddubsw` per group on the pair broadcast to every i16
 /// lane, offset to unsigned (`x + 128`, so -128 is exact too) against the
 /// signed weights, less the offset's share:
@@ -107,14 +116,8 @@ unsafe fn pair_tables(x: &[i8], groups: usize, out: &mut [u8]) {
         codes.map(|c| Lut::Pairs.weights(c)[0]),
         codes.map(|c| Lut::Pairs.weights(c)[1]),
     );
-    let w: [i8; 32] = std::array::from_fn(|i| {
-        let k = i % 16 / 2;
-        if i % 2 == 0 {
-            a[k]
-        } else {
-            b[k]
-        }
-    });
+    let both_lanes = |v: [i8; 8]| -> [i8; 16] { std::array::from_fn(|i| v[i % 8]) };
+    let w = interleave(both_lanes(a), both_lanes(b));
     let offset: [i16; 16] = std::array::from_fn(|i| 128 * (a[i % 8] as i16 + b[i % 8] as i16));
     // Output byte i of lane 0 (1): the low (high) byte of code i's entry.
     let split: [i8; 32] = std::array::from_fn(|i| {
@@ -124,8 +127,7 @@ unsafe fn pair_tables(x: &[i8], groups: usize, out: &mut [u8]) {
             None => i8::MIN,
         }
     });
-    // SAFETY: the arrays are 32 bytes.
-    let w = _mm256_loadu_si256(w.as_ptr().cast());
+    // SAFETY: both arrays are 32 bytes.
     let offset = _mm256_loadu_si256(offset.as_ptr().cast());
     let split = _mm256_loadu_si256(split.as_ptr().cast());
     let flip = _mm256_set1_epi8(i8::MIN);
@@ -185,11 +187,6 @@ unsafe fn pair_tables(x: &[i8], groups: usize, out: &mut [u8]) {
 /// 1.7 and 4.7 for values read one by one.)
 #[target_feature(enable = "avx2")]
 unsafe fn triple_tables(x: &[i8], groups: usize, out: &mut [u8]) {
-    let interleave = |p: [i8; 16], q: [i8; 16]| -> __m256i {
-        let v: [i8; 32] = std::array::from_fn(|i| if i % 2 == 0 { p[i / 2] } else { q[i / 2] });
-        // SAFETY: `v` is 32 bytes.
-        _mm256_loadu_si256(v.as_ptr().cast())
-    };
     let (a, b, c) = (
         entry_weights(Lut::Triples, 0),
         entry_weights(Lut::Triples, 1),
@@ -473,8 +470,9 @@ pub(super) fn add_negatives(w: &[u8], groups: usize, out: &mut [i32]) {
     }
 }
 
-/// Adds to `out` the dots of one tile over `groups` groups from `w`, less
-/// the tile rows' negative codes in those groups. Not inlined: inlined
+/// Adds to `out` the dots of the first `SETS` row sets (of 32) of one tile
+/// over `groups` groups from `w`, less the rows' negative codes in those
+/// groups; the other sets' dots are left as they are. Not inlined: inlined
 /// into its caller, LLVM rotated the accumulators through 16 moves and a
 /// spill per group.
 #[inline(never)]
