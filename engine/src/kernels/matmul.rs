@@ -289,7 +289,15 @@ fn lut_block(
         unreachable!("lookup-table formats have a tensor scale")
     };
     let tb = groups * lut.table_bytes(level);
-    let per_block = (LUT_BLOCK_BYTES / lut.tile_bytes(groups)).max(1);
+    // One token reuses nothing across blocks, so it takes its tiles in one
+    // call; blocks hold at least two tiles, which the AVX-512 kernel runs
+    // against one table load (at k = 2560 a tile is 80 KB, so a block of
+    // one tile cost TL1 2560 x 2560 1t ~15%).
+    let per_block = if tokens.len() == 1 {
+        t1 - t0
+    } else {
+        (LUT_BLOCK_BYTES / lut.tile_bytes(groups)).max(2)
+    };
     SCRATCH.with(|s| {
         let mut dots = s.borrow_mut();
         let mut b0 = t0;

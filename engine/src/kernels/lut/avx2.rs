@@ -13,7 +13,9 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use super::{tile_negatives, triple_sign_bit, Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
+use super::{
+    tile_negatives, triple_sign_bit, Lut, Span, FLUSH_GROUPS, PAIR_FLUSH_GROUPS, RECORD_BYTES,
+};
 use std::arch::x86_64::*;
 
 /// One token's tables in the AVX2 encoding (see the module docs of
@@ -310,11 +312,6 @@ unsafe fn pairs(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
         );
     }
 }
-
-/// Groups between flushes of [`pairs_tile`]: a pair's entry is at most 256
-/// in magnitude (both weights -1, both activations -128), so 127 groups fit
-/// i16 (and `highs`, one of -1, 0, 1 per group, fits i8).
-const PAIR_FLUSH_GROUPS: usize = 127;
 
 #[inline(never)]
 #[target_feature(enable = "avx2")]

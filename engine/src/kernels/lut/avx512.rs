@@ -25,7 +25,7 @@
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{scalar, Lut, Span, FLUSH_GROUPS, RECORD_BYTES};
+use super::{scalar, Lut, Span, FLUSH_GROUPS, PAIR_FLUSH_GROUPS, RECORD_BYTES};
 use crate::cpu::SimdLevel;
 use std::arch::x86_64::*;
 
@@ -52,35 +52,53 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
     };
     match lut {
         Lut::Pairs => {
-            // 16 pairs per 32-byte activation load; two pairs per register
-            // (lanes 0..15 pair g, 16..31 pair g + 1), their activations
-            // gathered from the load by vpermw.
-            let (a, b) = (coef(0), coef(1));
-            let second: [i16; 32] = std::array::from_fn(|l| if l < 16 { 0 } else { 2 });
+            // 16 pairs per 32-byte activation load, two pairs per output
+            // register (lanes 0..15 pair g, 16..31 pair g + 1): `vpermw`
+            // spreads a pair's two bytes, offset to unsigned, to its 16
+            // lanes, and one `vpmaddubsw` against each code's weight bytes
+            // gives the entries plus the offset's share, 128 (w0 + w1).
+            let wbytes: [i8; 64] = std::array::from_fn(|b| {
+                let c = (b / 2) % 16;
+                if c < 9 {
+                    lut.weights(c as u16)[b % 2]
+                } else {
+                    0
+                }
+            });
+            let share: [i16; 32] = std::array::from_fn(|l| {
+                let w = lut.weights((l % 16) as u16);
+                if l % 16 < 9 {
+                    128 * (w[0] as i16 + w[1] as i16)
+                } else {
+                    0
+                }
+            });
+            let wbytes = _mm512_loadu_si512(wbytes.as_ptr().cast());
+            let share = _mm512_loadu_si512(share.as_ptr().cast());
+            let second: [i16; 32] = std::array::from_fn(|l| (l >= 16) as i16);
             let second = _mm512_loadu_si512(second.as_ptr().cast());
+            let flip = _mm512_set1_epi8(i8::MIN);
             let mut g = 0;
-            while g < groups {
+            while g + 16 <= groups {
                 let Some(src) = x.get(2 * g..2 * g + 32) else {
-                    scalar::build_tables(SimdLevel::Avx512, lut, x, groups, out);
-                    return;
+                    break;
                 };
                 // SAFETY: `src` is 32 bytes.
-                let xv = _mm512_cvtepi8_epi16(_mm256_loadu_si256(src.as_ptr().cast()));
-                for i in 0..8.min((groups - g).div_ceil(2)) {
-                    let i0 = _mm512_add_epi16(second, _mm512_set1_epi16(4 * i as i16));
-                    let i1 = _mm512_add_epi16(i0, _mm512_set1_epi16(1));
-                    let x0 = _mm512_permutexvar_epi16(i0, xv);
-                    let x1 = _mm512_permutexvar_epi16(i1, xv);
-                    let e = _mm512_add_epi16(_mm512_mullo_epi16(a, x0), _mm512_mullo_epi16(b, x1));
-                    let p = g + 2 * i;
-                    let mask: __mmask32 = if p + 1 < groups { !0 } else { 0xffff };
-                    let dst = &mut out[p * 32..];
-                    debug_assert!(dst.len() >= 32 * mask.count_ones() as usize / 16);
-                    // SAFETY: the mask writes 32 bytes for the last pair,
-                    // 64 when pair p + 1 exists; both lie inside `out`.
-                    _mm512_mask_storeu_epi16(dst.as_mut_ptr().cast(), mask, e);
+                let xv = _mm512_castsi256_si512(_mm256_loadu_si256(src.as_ptr().cast()));
+                let xv = _mm512_xor_si512(xv, flip);
+                for i in 0..8 {
+                    let idx = _mm512_add_epi16(second, _mm512_set1_epi16(2 * i as i16));
+                    let p = _mm512_permutexvar_epi16(idx, xv);
+                    let e = _mm512_sub_epi16(_mm512_maddubs_epi16(p, wbytes), share);
+                    // SAFETY: groups g + 2i, g + 2i + 1 < groups; their 64
+                    // bytes lie inside `out`.
+                    _mm512_storeu_si512(out[(g + 2 * i) * 32..][..64].as_mut_ptr().cast(), e);
                 }
                 g += 16;
+            }
+            if g < groups {
+                let rest = x.get(2 * g..).unwrap_or(&[]);
+                scalar::build_tables(SimdLevel::Avx512, lut, rest, groups - g, &mut out[g * 32..]);
             }
         }
         Lut::Triples => {
@@ -145,7 +163,12 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
     let zero = _mm512_setzero_si512();
     let mut g0 = 0;
     while g0 < groups {
-        let g1 = (g0 + FLUSH_GROUPS).min(groups);
+        let flush = if TRIPLES {
+            FLUSH_GROUPS
+        } else {
+            PAIR_FLUSH_GROUPS
+        };
+        let g1 = (g0 + flush).min(groups);
         let mut acc = [[zero; 4]; N];
         for g in g0..g1 {
             // SAFETY (whole loop): g < groups and n < N tiles lie inside the

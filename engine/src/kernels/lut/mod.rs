@@ -71,6 +71,11 @@ pub(crate) const RECORD_BYTES: usize = 64;
 /// Groups between widenings of the i16 accumulators to i32: entries are at
 /// most 3 * 128 = 384 in magnitude, 64 * 384 < 2^15.
 pub(crate) const FLUSH_GROUPS: usize = 64;
+/// Groups between flushes of the TL1 kernels: a pair's entry is at most 256
+/// in magnitude (both weights -1, both activations -128), so 127 groups fit
+/// i16 (and the AVX2 kernel's `highs`, one of -1, 0, 1 per group, fit i8);
+/// 128 fails `full_scale_sums_survive_every_flush`.
+pub(crate) const PAIR_FLUSH_GROUPS: usize = 127;
 
 /// Which lookup kernel a matrix uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
