@@ -19,37 +19,86 @@
 //! the other rows land above bit 4. The TL2 trailer is not read: the table
 //! holds the negated entries.
 //! i16 partial sums are widened into the i32 output every
-//! [`FLUSH_GROUPS`] groups; two tiles share each table load.
+//! [`PAIR_FLUSH_GROUPS`] (TL1) or [`TRIPLE_FLUSH_GROUPS`] (TL2) groups; two
+//! tiles share each table load.
 
 // Accumulators are indexed by (tile, row group) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{scalar, Lut, Span, FLUSH_GROUPS, PAIR_FLUSH_GROUPS, RECORD_BYTES};
-use crate::cpu::SimdLevel;
+use super::{Lut, Span, PAIR_FLUSH_GROUPS, RECORD_BYTES, TRIPLE_FLUSH_GROUPS};
 use std::arch::x86_64::*;
+
+/// Groups per 16-byte activation window of the TL2 table build.
+const WINDOW_GROUPS: usize = 5;
+
+/// The constant operands of a table build, made at compile time from
+/// [`Lut::weights`] so a call pays nothing for them. Lane `l` holds code
+/// `l % 16` (TL1) or `l` (TL2: magnitudes, then negated), unused codes 0:
+///
+/// ```text
+/// weights01 bytes 2l, 2l+1: w0, w1 of the code    share lane l: 128 (w0 + w1 + w2)
+/// weights2  bytes 2l, 2l+1: w2, 0                 (what the +128 offset adds)
+/// spread01[g] bytes 2l, 2l+1: 3g, 3g + 1          (window bytes of group g's x0, x1)
+/// spread2[g]  bytes 2l, 2l+1: 3g + 2, 0x80        (x2, and a vpshufb zero)
+/// ```
+struct BuildOperands {
+    weights01: [i8; 64],
+    weights2: [i8; 64],
+    share: [i16; 32],
+    spread01: [[i8; 64]; WINDOW_GROUPS],
+    spread2: [[i8; 64]; WINDOW_GROUPS],
+}
+
+const fn build_operands(lut: Lut) -> BuildOperands {
+    let mut o = BuildOperands {
+        weights01: [0; 64],
+        weights2: [0; 64],
+        share: [0; 32],
+        spread01: [[0; 64]; WINDOW_GROUPS],
+        spread2: [[0; 64]; WINDOW_GROUPS],
+    };
+    let mut l = 0;
+    while l < 32 {
+        let (code, used) = match lut {
+            Lut::Pairs => (l % 16, l % 16 < 9),
+            Lut::Triples => (l, l % 16 < 14),
+        };
+        if used {
+            let w = lut.weights(code as u16);
+            o.weights01[2 * l] = w[0];
+            o.weights01[2 * l + 1] = w[1];
+            o.weights2[2 * l] = w[2];
+            o.share[l] = 128 * (w[0] as i16 + w[1] as i16 + w[2] as i16);
+        }
+        let mut g = 0;
+        while g < WINDOW_GROUPS {
+            o.spread01[g][2 * l] = 3 * g as i8;
+            o.spread01[g][2 * l + 1] = 3 * g as i8 + 1;
+            o.spread2[g][2 * l] = 3 * g as i8 + 2;
+            o.spread2[g][2 * l + 1] = i8::MIN;
+            g += 1;
+        }
+        l += 1;
+    }
+    o
+}
+
+static PAIR_OPERANDS: BuildOperands = build_operands(Lut::Pairs);
+static TRIPLE_OPERANDS: BuildOperands = build_operands(Lut::Triples);
 
 /// # Safety
 /// AVX-512 F/BW must be supported; `out.len() == groups * table_bytes`.
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
-    let xs = |i: usize| x.get(i).map_or(0, |&v| v as i16);
-    // Per code: the weight multiplying each activation of the group.
-    let coef = |j: usize| -> __m512i {
-        let e: [i16; 32] = std::array::from_fn(|c| {
-            let used = match lut {
-                Lut::Pairs => c % 16 < 9,
-                Lut::Triples => c % 16 < 14,
-            };
-            let code = if lut == Lut::Pairs { c % 16 } else { c };
-            if used {
-                lut.weights(code as u16)[j] as i16
-            } else {
-                0
-            }
-        });
-        _mm512_loadu_si512(e.as_ptr().cast())
-    };
+    // Activations `start..` as a window of N bytes, zero past the end (as
+    // the scalar tables read them).
+    fn window<const N: usize>(x: &[i8], start: usize) -> [i8; N] {
+        match x.get(start..start + N) {
+            Some(s) => s.try_into().expect("N bytes"),
+            None => std::array::from_fn(|i| x.get(start + i).copied().unwrap_or(0)),
+        }
+    }
     match lut {
         Lut::Pairs => {
             // 16 pairs per 32-byte activation load, two pairs per output
@@ -57,62 +106,62 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
             // spreads a pair's two bytes, offset to unsigned, to its 16
             // lanes, and one `vpmaddubsw` against each code's weight bytes
             // gives the entries plus the offset's share, 128 (w0 + w1).
-            let wbytes: [i8; 64] = std::array::from_fn(|b| {
-                let c = (b / 2) % 16;
-                if c < 9 {
-                    lut.weights(c as u16)[b % 2]
-                } else {
-                    0
-                }
-            });
-            let share: [i16; 32] = std::array::from_fn(|l| {
-                let w = lut.weights((l % 16) as u16);
-                if l % 16 < 9 {
-                    128 * (w[0] as i16 + w[1] as i16)
-                } else {
-                    0
-                }
-            });
-            let wbytes = _mm512_loadu_si512(wbytes.as_ptr().cast());
-            let share = _mm512_loadu_si512(share.as_ptr().cast());
+            let wbytes = _mm512_loadu_si512(PAIR_OPERANDS.weights01.as_ptr().cast());
+            let share = _mm512_loadu_si512(PAIR_OPERANDS.share.as_ptr().cast());
             let second: [i16; 32] = std::array::from_fn(|l| (l >= 16) as i16);
             let second = _mm512_loadu_si512(second.as_ptr().cast());
             let flip = _mm512_set1_epi8(i8::MIN);
             let mut g = 0;
-            while g + 16 <= groups {
-                let Some(src) = x.get(2 * g..2 * g + 32) else {
-                    break;
-                };
+            while g < groups {
+                let src = window::<32>(x, 2 * g);
                 // SAFETY: `src` is 32 bytes.
                 let xv = _mm512_castsi256_si512(_mm256_loadu_si256(src.as_ptr().cast()));
                 let xv = _mm512_xor_si512(xv, flip);
-                for i in 0..8 {
+                for i in 0..8.min((groups - g).div_ceil(2)) {
                     let idx = _mm512_add_epi16(second, _mm512_set1_epi16(2 * i as i16));
                     let p = _mm512_permutexvar_epi16(idx, xv);
                     let e = _mm512_sub_epi16(_mm512_maddubs_epi16(p, wbytes), share);
-                    // SAFETY: groups g + 2i, g + 2i + 1 < groups; their 64
-                    // bytes lie inside `out`.
-                    _mm512_storeu_si512(out[(g + 2 * i) * 32..][..64].as_mut_ptr().cast(), e);
+                    let dst = &mut out[(g + 2 * i) * 32..];
+                    // Both pairs' 64 bytes, or the last pair's 32.
+                    let mask: __mmask32 = if dst.len() >= 64 { !0 } else { 0xffff };
+                    debug_assert!(dst.len() >= 32);
+                    // SAFETY: the mask writes 64 bytes only where `dst`
+                    // holds them, else 32, which the last pair has.
+                    _mm512_mask_storeu_epi16(dst.as_mut_ptr().cast(), mask, e);
                 }
                 g += 16;
             }
-            if g < groups {
-                let rest = x.get(2 * g..).unwrap_or(&[]);
-                scalar::build_tables(SimdLevel::Avx512, lut, rest, groups - g, &mut out[g * 32..]);
-            }
         }
         Lut::Triples => {
-            let (a, b, c) = (coef(0), coef(1), coef(2));
-            for (g, t) in out.chunks_exact_mut(64).enumerate() {
-                let x0 = _mm512_set1_epi16(xs(3 * g));
-                let x1 = _mm512_set1_epi16(xs(3 * g + 1));
-                let x2 = _mm512_set1_epi16(xs(3 * g + 2));
-                let e = _mm512_add_epi16(
-                    _mm512_add_epi16(_mm512_mullo_epi16(a, x0), _mm512_mullo_epi16(b, x1)),
-                    _mm512_mullo_epi16(c, x2),
-                );
-                // SAFETY: `t` is 64 bytes.
-                _mm512_storeu_si512(t.as_mut_ptr().cast(), e);
+            // As TL1, on `vpmaddubsw`: a 16-byte activation window (5
+            // groups) broadcast to the four 128-bit lanes, offset to
+            // unsigned; per group one `vpshufb` spreads (x0, x1) to every
+            // lane and one spreads (x2, 0) (index bit 7 gives the 0), and
+            // two `vpmaddubsw` against the codes' weight bytes give the
+            // entries plus the offset's share, 128 (w0 + w1 + w2).
+            let ops = &TRIPLE_OPERANDS;
+            let load = |v: &[i8; 64]| _mm512_loadu_si512(v.as_ptr().cast());
+            let pairs: [__m512i; WINDOW_GROUPS] = std::array::from_fn(|g| load(&ops.spread01[g]));
+            let thirds: [__m512i; WINDOW_GROUPS] = std::array::from_fn(|g| load(&ops.spread2[g]));
+            let w01 = load(&ops.weights01);
+            let w2 = load(&ops.weights2);
+            let share = _mm512_loadu_si512(ops.share.as_ptr().cast());
+            let flip = _mm512_set1_epi8(i8::MIN);
+            let mut g = 0;
+            while g < groups {
+                let src = window::<16>(x, 3 * g);
+                // SAFETY: `src` is 16 bytes.
+                let win = _mm512_broadcast_i32x4(_mm_loadu_si128(src.as_ptr().cast()));
+                let win = _mm512_xor_si512(win, flip);
+                for j in 0..WINDOW_GROUPS.min(groups - g) {
+                    let p = _mm512_maddubs_epi16(_mm512_shuffle_epi8(win, pairs[j]), w01);
+                    let q = _mm512_maddubs_epi16(_mm512_shuffle_epi8(win, thirds[j]), w2);
+                    let e = _mm512_sub_epi16(_mm512_add_epi16(p, q), share);
+                    let dst = &mut out[(g + j) * 64..][..64];
+                    // SAFETY: `dst` is 64 bytes.
+                    _mm512_storeu_si512(dst.as_mut_ptr().cast(), e);
+                }
+                g += WINDOW_GROUPS;
             }
         }
     }
@@ -164,7 +213,7 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
     let mut g0 = 0;
     while g0 < groups {
         let flush = if TRIPLES {
-            FLUSH_GROUPS
+            TRIPLE_FLUSH_GROUPS
         } else {
             PAIR_FLUSH_GROUPS
         };

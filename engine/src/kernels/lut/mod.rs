@@ -76,6 +76,10 @@ pub(crate) const FLUSH_GROUPS: usize = 64;
 /// i16 (and the AVX2 kernel's `highs`, one of -1, 0, 1 per group, fit i8);
 /// 128 fails `full_scale_sums_survive_every_flush`.
 pub(crate) const PAIR_FLUSH_GROUPS: usize = 127;
+/// Groups between flushes of the AVX-512 TL2 kernel, whose lookups return
+/// the entries themselves (at most 384 in magnitude): 85 * 384 = 32640
+/// fits i16, 86 groups would not.
+pub(crate) const TRIPLE_FLUSH_GROUPS: usize = 85;
 
 /// Which lookup kernel a matrix uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +144,7 @@ impl Lut {
     }
 
     /// The weights a code stands for (inverse of `code`).
-    fn weights(self, code: u16) -> [i8; 3] {
+    const fn weights(self, code: u16) -> [i8; 3] {
         match self {
             Lut::Pairs => {
                 let (a, b) = tl1::pair_of(code as u8);
