@@ -225,6 +225,7 @@ impl Tile {
         let zero = _mm512_setzero_si512();
         let mut acc = [[zero; T]; R];
         let mut accd = [[0.0f64; T]; R];
+        let mut accv = _mm512_setzero_pd();
         for c in 0..self.chunks {
             let mut wv = [zero; R];
             for (r, v) in wv.iter_mut().enumerate() {
@@ -247,7 +248,19 @@ impl Tile {
                     }
                 }
             }
-            if PC {
+            if PC && R * T == 8 {
+                // As `gemv8_scaled`: the tile's 8 chunk dots (lane
+                // r * T + t) from one reduction, scaled as one vector.
+                let flat: [__m512i; 8] = std::array::from_fn(|i| acc[i / T][i % T]);
+                let xs: [i32; 8] =
+                    std::array::from_fn(|i| *self.o.xs.add((self.t + i % T) * self.chunks + c));
+                let d: [f64; 8] =
+                    std::array::from_fn(|i| *self.o.d.add(self.scale_index(i / T, c)));
+                let xs = _mm256_loadu_si256(xs.as_ptr().cast());
+                let v = _mm512_cvtepi32_pd(_mm256_sub_epi32(hsum8(flat), xs));
+                accv = _mm512_add_pd(accv, _mm512_mul_pd(_mm512_loadu_pd(d.as_ptr()), v));
+                acc = [[zero; T]; R];
+            } else if PC {
                 for r in 0..R {
                     let d = *self.o.d.add(self.scale_index(r, c));
                     for t in 0..T {
@@ -257,6 +270,13 @@ impl Tile {
                         acc[r][t] = zero;
                     }
                 }
+            }
+        }
+        if PC && R * T == 8 {
+            let mut lanes = [0.0f64; 8];
+            _mm512_storeu_pd(lanes.as_mut_ptr(), accv);
+            for (i, v) in lanes.into_iter().enumerate() {
+                accd[i / T][i % T] = v;
             }
         }
         for r in 0..R {
