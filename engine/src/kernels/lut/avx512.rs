@@ -227,32 +227,57 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
             } else {
                 _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 32).cast()))
             };
+            // TL2's second and third row sets: the table as 64 entries
+            // (two registers) selected by index bit 5, magnitudes then
+            // their negations, each half twice so bit 4 does not matter.
+            let (pos, neg) = if TRIPLES {
+                (
+                    _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64).cast())),
+                    _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64 + 32).cast())),
+                )
+            } else {
+                (zero, zero)
+            };
             for n in 0..N {
                 let rec = w.add(n * tile_bytes + g * RECORD_BYTES);
-                let idx = if TRIPLES {
+                if TRIPLES {
                     // Bytes to u16 lanes: m = (mag 32+j | mag j),
-                    // r = (signs | mag 64+j); each index takes its
-                    // magnitude's 4 bits and its sign as bit 4.
+                    // r = (0, signs 64+j, 32+j, j | mag 64+j). Each index
+                    // takes its magnitude's 4 bits and the rest from `r`
+                    // (or `r >> 1`), which puts the sign of row j at bit
+                    // 4 (the 32-entry table) and those of rows 32+j and
+                    // 64+j at bit 5 (the 64-entry one): one shift fewer
+                    // than moving every sign to bit 4.
                     let m = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.cast()));
                     let r = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.add(32).cast()));
-                    [
-                        select_low4(m, r),
-                        select_low4(_mm512_srli_epi16::<4>(m), _mm512_srli_epi16::<1>(r)),
-                        select_low4(r, _mm512_srli_epi16::<2>(r)),
-                        zero,
-                    ]
+                    let v = [
+                        _mm512_permutexvar_epi16(select_low4(m, r), tab),
+                        _mm512_permutex2var_epi16(
+                            pos,
+                            select_low4(_mm512_srli_epi16::<4>(m), r),
+                            neg,
+                        ),
+                        _mm512_permutex2var_epi16(
+                            pos,
+                            select_low4(r, _mm512_srli_epi16::<1>(r)),
+                            neg,
+                        ),
+                    ];
+                    for (l, v) in v.into_iter().enumerate() {
+                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
+                    }
                 } else {
                     let u = _mm512_loadu_si512(rec.cast());
-                    [
+                    let idx = [
                         u,
                         _mm512_srli_epi16::<4>(u),
                         _mm512_srli_epi16::<8>(u),
                         _mm512_srli_epi16::<12>(u),
-                    ]
-                };
-                for l in 0..codes {
-                    let v = _mm512_permutexvar_epi16(idx[l], tab);
-                    acc[n][l] = _mm512_add_epi16(acc[n][l], v);
+                    ];
+                    for l in 0..codes {
+                        let v = _mm512_permutexvar_epi16(idx[l], tab);
+                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
+                    }
                 }
             }
         }
