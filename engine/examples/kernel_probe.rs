@@ -78,7 +78,8 @@ fn main() {
     } else {
         Scale::PerBlock(vec![0.5; rows * cols / format.block_weights()])
     };
-    let w = TernaryMatrix::from_codes(format, &codes, scale, rows, cols).expect("matrix");
+    let w =
+        TernaryMatrix::from_codes_for(level, format, &codes, scale, rows, cols).expect("matrix");
     // Enough copies to exceed a 32 MiB L3 several times over.
     let copies = if cold {
         (256 << 20) / w.weight_bytes() + 1

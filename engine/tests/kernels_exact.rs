@@ -102,7 +102,11 @@ fn reference(c: &Case, q: &QuantizedActivations) -> Vec<(f64, f64)> {
 }
 
 fn check(c: &Case) {
-    let w = TernaryMatrix::from_codes(c.format, &c.codes, c.scale.clone(), c.rows, c.cols).unwrap();
+    let packed_for = |level| {
+        TernaryMatrix::from_codes_for(level, c.format, &c.codes, c.scale.clone(), c.rows, c.cols)
+            .unwrap()
+    };
+    let w = packed_for(SimdLevel::Scalar);
     let q = quantize_activations(&c.x, c.tokens, c.cols).unwrap();
     let mut expected = vec![0.0f32; c.tokens * c.rows];
     gemm_with(
@@ -121,31 +125,36 @@ fn check(c: &Case) {
             c.format
         );
     }
-    for level in SimdLevel::supported() {
-        for threads in [1, 2, 3] {
-            let par = Parallelism::threads(threads);
-            let mut got = vec![f32::NAN; c.tokens * c.rows];
-            gemm_with(level, &w, &q, &mut got, par).unwrap();
-            assert_eq!(
-                bits(&got),
-                bits(&expected),
-                "{} gemm {level} {threads}t {}x{}x{}",
-                c.format,
-                c.tokens,
-                c.rows,
-                c.cols
-            );
-            let q1 = quantize_activations(&c.x[..c.cols], 1, c.cols).unwrap();
-            let mut got = vec![f32::NAN; c.rows];
-            gemv_with(level, &w, &q1, &mut got, par).unwrap();
-            assert_eq!(
-                bits(&got),
-                bits(&expected[..c.rows]),
-                "{} gemv {level} {threads}t {}x{}",
-                c.format,
-                c.rows,
-                c.cols
-            );
+    // Each level's kernels on the matrix laid out for each level (TL2's
+    // AVX-512 records differ from the others), whatever this CPU runs.
+    for packed in [SimdLevel::Avx2, SimdLevel::Avx512] {
+        let w = packed_for(packed);
+        for level in SimdLevel::supported() {
+            for threads in [1, 2, 3] {
+                let par = Parallelism::threads(threads);
+                let mut got = vec![f32::NAN; c.tokens * c.rows];
+                gemm_with(level, &w, &q, &mut got, par).unwrap();
+                assert_eq!(
+                    bits(&got),
+                    bits(&expected),
+                    "{} gemm {level} {threads}t {}x{}x{} packed for {packed}",
+                    c.format,
+                    c.tokens,
+                    c.rows,
+                    c.cols
+                );
+                let q1 = quantize_activations(&c.x[..c.cols], 1, c.cols).unwrap();
+                let mut got = vec![f32::NAN; c.rows];
+                gemv_with(level, &w, &q1, &mut got, par).unwrap();
+                assert_eq!(
+                    bits(&got),
+                    bits(&expected[..c.rows]),
+                    "{} gemv {level} {threads}t {}x{} packed for {packed}",
+                    c.format,
+                    c.rows,
+                    c.cols
+                );
+            }
         }
     }
 }

@@ -308,7 +308,16 @@ fn lut_block(
             dots.resize((b1 - b0) * tr, 0);
             for (t, table) in tokens.clone().zip(tables.chunks_exact(tb)) {
                 let data = w.tile_data(b0, b1);
-                lut::dots(level, lut, data, groups, table, &mut dots, rb1 - rb0);
+                lut::dots(
+                    level,
+                    lut,
+                    w.encoding(),
+                    data,
+                    groups,
+                    table,
+                    &mut dots,
+                    rb1 - rb0,
+                );
                 let valid = dots[..rb1 - rb0].iter().copied();
                 store_tensor_scaled(gamma, x, t, w.rows(), rb0, valid, out);
             }
@@ -385,8 +394,8 @@ fn lut_gemv(
                         };
                         let t = &tables[g.start * tb..g.end * tb];
                         let valid = (tile * tr + tr).min(rows) - tile * tr;
-                        let w = w.tile_data(tile, tile + 1);
-                        lut::span_dots(level, lut, w, span, t, &mut dots, valid);
+                        let (enc, w) = (w.encoding(), w.tile_data(tile, tile + 1));
+                        lut::span_dots(level, lut, enc, w, span, t, &mut dots, valid);
                         let slot = plan.split_slot(tile).expect("spans only in split tiles");
                         let mut sums = shared.lock().unwrap_or_else(|e| e.into_inner());
                         for (sum, d) in sums[slot * tr..][..tr].iter_mut().zip(dots.iter()) {
@@ -467,7 +476,7 @@ fn lut_gemv_spans(
                 dots.clear();
                 dots.resize(tiles * tr, 0);
                 let (wt, t) = (w.tile_data(0, tiles), tables.as_slice());
-                lut::span_dots(level, lut, wt, span, t, &mut dots, w.rows());
+                lut::span_dots(level, lut, w.encoding(), wt, span, t, &mut dots, w.rows());
                 let mut total = total.lock().unwrap_or_else(|e| e.into_inner());
                 for (sum, d) in total.iter_mut().zip(dots.iter()) {
                     *sum += d;

@@ -38,9 +38,10 @@
 //! tiles documented in [`super::lut`].
 
 use super::aligned::Aligned;
-use super::lut::{self, Lut};
+use super::lut::{self, Encoding, Lut};
 use super::mad::{chunk_index, chunk_offset, GROUP_ROWS};
 use super::{KernelError, CHUNK_WEIGHTS};
+use crate::cpu::SimdLevel;
 use crate::quant::{Format, Scale};
 
 /// Bytes of one 256-weight chunk in the MAD layout.
@@ -68,6 +69,8 @@ pub struct TernaryMatrix {
     rows: usize,
     cols: usize,
     layout: Layout,
+    /// How lookup-table records hold their codes (`Split` for MAD).
+    encoding: Encoding,
     data: Aligned<u8>,
     scale: Scale,
     /// Per-block scales widened to f64 once (what the kernels multiply by),
@@ -79,8 +82,25 @@ pub struct TernaryMatrix {
 
 impl TernaryMatrix {
     /// Builds the matrix from codes in {-1, 0, 1} (row-major, `rows * cols`)
-    /// and the scale(s) of `format`.
+    /// and the scale(s) of `format`, laid out for the kernels of the active
+    /// SIMD level ([`SimdLevel::active`]).
     pub fn from_codes(
+        format: Format,
+        codes: &[i8],
+        scale: Scale,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Self, KernelError> {
+        Self::from_codes_for(SimdLevel::active(), format, codes, scale, rows, cols)
+    }
+
+    /// As [`Self::from_codes`], laid out for the kernels of `level` (TL2
+    /// records differ between AVX2 and AVX-512; see `kernels::lut`). Every
+    /// level computes the same products from either layout; a matrix laid
+    /// out for another level is only slower there. `level` need not be
+    /// supported by this CPU: the layout is plain data.
+    pub fn from_codes_for(
+        level: SimdLevel,
         format: Format,
         codes: &[i8],
         scale: Scale,
@@ -110,13 +130,14 @@ impl TernaryMatrix {
             Format::TL2 => Some(Lut::Triples),
             _ => None,
         };
+        let encoding = lut.map_or(Encoding::Split, |lut| Encoding::for_level(lut, level));
         let (layout, data) = match lut {
             Some(lut) => (
                 Layout::Lut {
                     lut,
                     groups: lut.groups(cols),
                 },
-                lut::pack(lut, codes, rows, cols),
+                lut::pack(lut, encoding, codes, rows, cols),
             ),
             None => {
                 let chunks = cols.div_ceil(CHUNK_WEIGHTS);
@@ -146,6 +167,7 @@ impl TernaryMatrix {
             rows,
             cols,
             layout,
+            encoding,
             data,
             scale,
             block_scales,
@@ -190,7 +212,7 @@ impl TernaryMatrix {
     /// Decodes row `r` back to codes (tests and debugging).
     pub fn row_codes(&self, r: usize) -> Vec<i8> {
         if let Layout::Lut { lut, .. } = self.layout {
-            return lut::row_codes(lut, self.data.as_slice(), r, self.cols);
+            return lut::row_codes(lut, self.encoding, self.data.as_slice(), r, self.cols);
         }
         let Layout::Mad { chunks } = self.layout else {
             unreachable!("lookup-table layouts returned above")
@@ -207,6 +229,10 @@ impl TernaryMatrix {
 
     pub(crate) fn layout(&self) -> Layout {
         self.layout
+    }
+
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding
     }
 
     /// MAD layout: packed rows `r0..r1`, contiguous; `r0` and `r1` (unless it

@@ -26,7 +26,7 @@
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Lut, Span, PAIR_FLUSH_GROUPS, RECORD_BYTES, TRIPLE_FLUSH_GROUPS};
+use super::{Encoding, Lut, Span, PAIR_FLUSH_GROUPS, RECORD_BYTES, TRIPLE_FLUSH_GROUPS};
 use std::arch::x86_64::*;
 
 /// Groups per 16-byte activation window of the TL2 table build.
@@ -171,16 +171,29 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
 /// AVX-512 F/BW must be supported; `w` holds `out.len() / tile_rows` tiles
 /// of `span.stride` records, the span lies inside them, and `tables` holds
 /// `span.len` tables (checked by the caller).
-pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+pub(super) unsafe fn dots(
+    lut: Lut,
+    enc: Encoding,
+    w: &[u8],
+    span: Span,
+    tables: &[u8],
+    out: &mut [i32],
+) {
     out.fill(0);
-    match lut {
-        Lut::Pairs => run::<false>(w, span, tables, out),
-        Lut::Triples => run::<true>(w, span, tables, out),
+    match (lut, enc) {
+        (Lut::Pairs, _) => run::<false, false>(w, span, tables, out),
+        (Lut::Triples, Encoding::Split) => run::<true, false>(w, span, tables, out),
+        (Lut::Triples, Encoding::Lanes) => run::<true, true>(w, span, tables, out),
     }
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+unsafe fn run<const TRIPLES: bool, const LANES: bool>(
+    w: &[u8],
+    span: Span,
+    tables: &[u8],
+    out: &mut [i32],
+) {
     let tr = if TRIPLES { 96 } else { 128 };
     let tile_bytes = if TRIPLES { Lut::Triples } else { Lut::Pairs }.tile_bytes(span.stride);
     let groups = span.len;
@@ -196,9 +209,9 @@ unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mu
             out.as_mut_ptr().add(t * tr),
         );
         if n == 2 {
-            tiles_n::<2, TRIPLES>(args);
+            tiles_n::<2, TRIPLES, LANES>(args);
         } else {
-            tiles_n::<1, TRIPLES>(args);
+            tiles_n::<1, TRIPLES, LANES>(args);
         }
         t += n;
     }
@@ -207,7 +220,9 @@ unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mu
 type Args = (*const u8, usize, usize, *const u8, *mut i32);
 
 #[inline(always)]
-unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, tables, out): Args) {
+unsafe fn tiles_n<const N: usize, const TRIPLES: bool, const LANES: bool>(
+    (w, tile_bytes, groups, tables, out): Args,
+) {
     let (tr, codes) = if TRIPLES { (96, 3) } else { (128, 4) };
     let zero = _mm512_setzero_si512();
     let mut g0 = 0;
@@ -230,7 +245,7 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
             // TL2's second and third row sets: the table as 64 entries
             // (two registers) selected by index bit 5, magnitudes then
             // their negations, each half twice so bit 4 does not matter.
-            let (pos, neg) = if TRIPLES {
+            let (pos, neg) = if TRIPLES && !LANES {
                 (
                     _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64).cast())),
                     _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64 + 32).cast())),
@@ -240,7 +255,16 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, t
             };
             for n in 0..N {
                 let rec = w.add(n * tile_bytes + g * RECORD_BYTES);
-                if TRIPLES {
+                if TRIPLES && LANES {
+                    // Each lane's three codes are the indices as they
+                    // stand (see the module docs' Lanes record).
+                    let u = _mm512_loadu_si512(rec.cast());
+                    let idx = [u, _mm512_srli_epi16::<5>(u), _mm512_srli_epi16::<10>(u)];
+                    for (l, idx) in idx.into_iter().enumerate() {
+                        let v = _mm512_permutexvar_epi16(idx, tab);
+                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
+                    }
+                } else if TRIPLES {
                     // Bytes to u16 lanes: m = (mag 32+j | mag j),
                     // r = (0, signs 64+j, 32+j, j | mag 64+j). Each index
                     // takes its magnitude's 4 bits and the rest from `r`

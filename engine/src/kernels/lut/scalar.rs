@@ -1,6 +1,6 @@
 //! Scalar reference of the lookup kernels: one table read per row and group.
 
-use super::{record_code, Lut, Span, RECORD_BYTES};
+use super::{record_code, Encoding, Lut, Span, RECORD_BYTES};
 use crate::cpu::SimdLevel;
 
 /// Table entries of one group, in code order (see the module docs).
@@ -43,7 +43,7 @@ pub(super) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
     }
 }
 
-pub(super) fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+pub(super) fn dots(lut: Lut, enc: Encoding, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tb = lut.table_bytes(SimdLevel::Scalar);
     let tr = lut.tile_rows();
     for (tile, o) in w
@@ -56,7 +56,7 @@ pub(super) fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32
                 .chunks_exact(RECORD_BYTES)
                 .zip(tables.chunks_exact(tb))
                 .map(|(rec, t)| {
-                    let c = record_code(lut, rec, i) as usize;
+                    let c = record_code(lut, enc, rec, i) as usize;
                     i16::from_le_bytes([t[2 * c], t[2 * c + 1]]) as i32
                 })
                 .sum();
