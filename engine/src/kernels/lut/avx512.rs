@@ -200,7 +200,11 @@ unsafe fn run<const TRIPLES: bool, const LANES: bool>(
     let tiles = out.len() / tr;
     let mut t = 0;
     while t < tiles {
-        let n = if t + 2 <= tiles { 2 } else { 1 };
+        let n = match tiles - t {
+            1 => 1,
+            2 | 4 => 2,
+            _ => 3,
+        };
         let args = (
             w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
             tile_bytes,
@@ -208,10 +212,10 @@ unsafe fn run<const TRIPLES: bool, const LANES: bool>(
             tables.as_ptr(),
             out.as_mut_ptr().add(t * tr),
         );
-        if n == 2 {
-            tiles_n::<2, TRIPLES, LANES>(args);
-        } else {
-            tiles_n::<1, TRIPLES, LANES>(args);
+        match n {
+            3 => tiles_n::<3, TRIPLES, LANES>(args),
+            2 => tiles_n::<2, TRIPLES, LANES>(args),
+            _ => tiles_n::<1, TRIPLES, LANES>(args),
         }
         t += n;
     }
