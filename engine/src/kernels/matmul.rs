@@ -61,8 +61,14 @@ const GEMM_BLOCK_ROWS: usize = 64;
 /// show.)
 const TOKEN_SPLIT_MIN_PER_THREAD: usize = 4;
 /// Below this many tiles per thread a lookup-table GEMV splits `k` instead
-/// of tiles (see [`lut_gemv_spans`]).
-const SPAN_MAX_TILES_PER_THREAD: usize = 8;
+/// of tiles (see [`lut_gemv_spans`]): each thread then builds only its
+/// part of the tables, where whole tiles need every thread to build all of
+/// them. Once the AVX-512 kernels made the tables a larger share of a call
+/// (Zen 4, 2 threads, `kernel_probe .. cores` efficiency medians, tiles
+/// then spans): TL1 2560 x 2560 0.903 -> 0.948, 2560 x 6912 0.905 -> 0.950;
+/// TL2 2048 x 2048 0.883 -> 0.902, 2560 x 2560 0.871 -> 0.910, 2560 x 6912
+/// 0.844 -> 0.923; 6912 x 2560 equal within noise. (The limit was 8.)
+const SPAN_MAX_TILES_PER_THREAD: usize = 64;
 
 /// `out[r] = (W x)[r]` for one token, at the active SIMD level.
 pub fn gemv(
