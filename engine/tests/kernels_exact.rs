@@ -179,17 +179,23 @@ proptest! {
 }
 
 /// Tile counts that two and three threads cannot share in whole tiles.
-/// Few tiles (TL1 640 rows = 5 tiles, TL2 7 with a padded last one): the
-/// GEMV gives each thread a span of `k` over every tile. Many (TL1 17
-/// tiles, TL2 25): each thread gets an even share of tiles x `k`, which
-/// splits a tile between two threads. Both must match bit for bit.
+/// Up to 64 tiles per thread (TL1 640 rows = 5 tiles, TL2 7 with a padded
+/// last one, TL1 17, TL2 25): the GEMV gives each thread a span of `k`
+/// over every tile. More (129 tiles on 2 threads): each thread gets an
+/// even share of tiles x `k`, which splits a tile between two threads.
+/// Both must match bit for bit.
 #[test]
 fn tiles_shared_between_threads_stay_exact() {
     for (f, rows) in [(1, 640), (2, 640), (1, 5 * 128 + 7), (2, 7 * 96 - 5)] {
         let mult = 2560 / FORMATS[f].row_multiple();
         check(&build(f, rows, mult, 2, rows as u64));
     }
-    for (f, rows) in [(1, 17 * 128 - 3), (2, 25 * 96 - 5)] {
+    for (f, rows) in [
+        (1, 17 * 128 - 3),
+        (2, 25 * 96 - 5),
+        (1, 129 * 128 - 3),
+        (2, 129 * 96 - 5),
+    ] {
         let mult = 320 / FORMATS[f].row_multiple();
         check(&build(f, rows, mult, 1, rows as u64));
     }
