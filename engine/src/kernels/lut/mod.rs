@@ -475,6 +475,30 @@ pub(crate) fn add_correction(level: SimdLevel, lut: Lut, w: &[u8], groups: usize
 mod tests {
     use super::*;
 
+    /// One token's tables at `level` and the whole dots of `n` tile rows.
+    struct Whole {
+        tables: Vec<u8>,
+        dots: Vec<i32>,
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn whole_dots(
+        level: SimdLevel,
+        lut: Lut,
+        enc: Encoding,
+        data: &[u8],
+        x: &[i8],
+        groups: usize,
+        n: usize,
+        rows: usize,
+    ) -> Whole {
+        let mut tables = vec![0u8; groups * lut.table_bytes(level)];
+        build_tables(level, lut, x, groups, &mut tables);
+        let mut out = vec![0i32; n];
+        dots(level, lut, enc, data, groups, &tables, &mut out, rows);
+        Whole { tables, dots: out }
+    }
+
     /// Every format with every record encoding it has.
     const KINDS: [(Lut, Encoding); 3] = [
         (Lut::Pairs, Encoding::Split),
@@ -548,19 +572,8 @@ mod tests {
             let n = 2 * lut.tile_rows();
             for level in SimdLevel::supported() {
                 let tb = lut.table_bytes(level);
-                let mut tables = vec![0u8; groups * tb];
-                build_tables(level, lut, &x, groups, &mut tables);
-                let mut want = vec![0i32; n];
-                dots(
-                    level,
-                    lut,
-                    enc,
-                    data.as_slice(),
-                    groups,
-                    &tables,
-                    &mut want,
-                    rows,
-                );
+                let Whole { tables, dots: want } =
+                    whole_dots(level, lut, enc, data.as_slice(), &x, groups, n, rows);
                 for cuts in [
                     vec![0, groups],
                     vec![0, 1, groups],
@@ -601,19 +614,17 @@ mod tests {
             let tiles = rows.div_ceil(lut.tile_rows());
             let want = vec![128 * cols as i32; tiles * lut.tile_rows()];
             for level in SimdLevel::supported() {
-                let mut tables = vec![0u8; groups * lut.table_bytes(level)];
-                build_tables(level, lut, &x, groups, &mut tables);
-                let mut out = vec![0i32; want.len()];
-                dots(
+                let out = whole_dots(
                     level,
                     lut,
                     enc,
                     data.as_slice(),
+                    &x,
                     groups,
-                    &tables,
-                    &mut out,
+                    want.len(),
                     rows,
                 );
+                let out = out.dots;
                 let valid = |v: &[i32]| v[..rows].to_vec();
                 assert_eq!(valid(&out), valid(&want), "{lut:?} {enc:?} {level}");
             }
