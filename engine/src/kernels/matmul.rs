@@ -191,17 +191,17 @@ fn matmul(
                 }
             })
         }
-        Layout::Lut { lut, groups }
+        Layout::Lut { lut, groups, .. }
             if tokens == 1
                 && par.threads > 1
                 && rows.div_ceil(lut.tile_rows()) < SPAN_MAX_TILES_PER_THREAD * par.threads =>
         {
             lut_gemv_spans(level, lut, groups, w, x, par, &shared)
         }
-        Layout::Lut { lut, groups } if tokens == 1 => {
+        Layout::Lut { lut, groups, .. } if tokens == 1 => {
             lut_gemv(level, lut, groups, w, x, par, parts_per_thread, &shared)
         }
-        Layout::Lut { lut, groups } if tokens >= TOKEN_SPLIT_MIN_PER_THREAD * par.threads => {
+        Layout::Lut { lut, groups, .. } if tokens >= TOKEN_SPLIT_MIN_PER_THREAD * par.threads => {
             let tb = groups * lut.table_bytes(level);
             for_row_ranges(par, tokens, 1, parts_per_thread, |k0, k1| {
                 TABLES.with(|tables| {
@@ -213,7 +213,7 @@ fn matmul(
                 })
             })
         }
-        Layout::Lut { lut, groups } => TABLES.with(|tables| {
+        Layout::Lut { lut, groups, .. } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
             let tb = groups * lut.table_bytes(level);
             tables.resize_for_overwrite(tokens * tb);

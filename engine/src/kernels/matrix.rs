@@ -58,8 +58,13 @@ const KERNEL: &str = "TernaryMatrix";
 pub(crate) enum Layout {
     /// Multiply-add chunks of 256 weights.
     Mad { chunks: usize },
-    /// Lookup-table tiles of `lut.tile_rows()` rows, `groups` weight groups per row.
-    Lut { lut: Lut, groups: usize },
+    /// Lookup-table tiles of `lut.tile_rows()` rows, `groups` weight groups
+    /// per row, records in `enc`.
+    Lut {
+        lut: Lut,
+        groups: usize,
+        enc: Encoding,
+    },
 }
 
 /// Prepared `rows x cols` ternary weights for the kernels of this module.
@@ -69,8 +74,6 @@ pub struct TernaryMatrix {
     rows: usize,
     cols: usize,
     layout: Layout,
-    /// How lookup-table records hold their codes (`Split` for MAD).
-    encoding: Encoding,
     data: Aligned<u8>,
     scale: Scale,
     /// Per-block scales widened to f64 once (what the kernels multiply by),
@@ -130,15 +133,13 @@ impl TernaryMatrix {
             Format::TL2 => Some(Lut::Triples),
             _ => None,
         };
-        let encoding = lut.map_or(Encoding::Split, |lut| Encoding::for_level(lut, level));
         let (layout, data) = match lut {
-            Some(lut) => (
-                Layout::Lut {
-                    lut,
-                    groups: lut.groups(cols),
-                },
-                lut::pack(lut, encoding, codes, rows, cols),
-            ),
+            Some(lut) => {
+                let enc = Encoding::for_level(lut, level);
+                let groups = lut.groups(cols);
+                let layout = Layout::Lut { lut, groups, enc };
+                (layout, lut::pack(lut, enc, codes, rows, cols))
+            }
             None => {
                 let chunks = cols.div_ceil(CHUNK_WEIGHTS);
                 let mut data = Aligned::zeroed(rows * chunks * CHUNK_BYTES);
@@ -167,7 +168,6 @@ impl TernaryMatrix {
             rows,
             cols,
             layout,
-            encoding,
             data,
             scale,
             block_scales,
@@ -211,8 +211,8 @@ impl TernaryMatrix {
 
     /// Decodes row `r` back to codes (tests and debugging).
     pub fn row_codes(&self, r: usize) -> Vec<i8> {
-        if let Layout::Lut { lut, .. } = self.layout {
-            return lut::row_codes(lut, self.encoding, self.data.as_slice(), r, self.cols);
+        if let Layout::Lut { lut, enc, .. } = self.layout {
+            return lut::row_codes(lut, enc, self.data.as_slice(), r, self.cols);
         }
         let Layout::Mad { chunks } = self.layout else {
             unreachable!("lookup-table layouts returned above")
@@ -231,8 +231,12 @@ impl TernaryMatrix {
         self.layout
     }
 
+    /// How a lookup-table matrix's records hold their codes.
     pub(crate) fn encoding(&self) -> Encoding {
-        self.encoding
+        match self.layout {
+            Layout::Lut { enc, .. } => enc,
+            Layout::Mad { .. } => unreachable!("encoding of a multiply-add matrix"),
+        }
     }
 
     /// MAD layout: packed rows `r0..r1`, contiguous; `r0` and `r1` (unless it
@@ -262,7 +266,7 @@ impl TernaryMatrix {
     /// LUT layout: tiles `t0..t1`, contiguous.
     pub(crate) fn tile_data(&self, t0: usize, t1: usize) -> &[u8] {
         let tb = match self.layout {
-            Layout::Lut { lut, groups } => lut.tile_bytes(groups),
+            Layout::Lut { lut, groups, .. } => lut.tile_bytes(groups),
             Layout::Mad { .. } => unreachable!("tile_data of a multiply-add matrix"),
         };
         &self.data.as_slice()[t0 * tb..t1 * tb]

@@ -15,6 +15,7 @@
 
 use super::{
     tile_negatives, triple_sign_bit, Lut, Span, FLUSH_GROUPS, PAIR_FLUSH_GROUPS, RECORD_BYTES,
+    WINDOW_GROUPS,
 };
 use std::arch::x86_64::*;
 
@@ -36,12 +37,8 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
 
 /// Weight `j` of each of the 16 entries (0 past the format's codes).
 fn entry_weights(lut: Lut, j: usize) -> [i8; 16] {
-    let used = match lut {
-        Lut::Pairs => 9,
-        Lut::Triples => 14,
-    };
     std::array::from_fn(|c| {
-        if c < used {
+        if c < lut.used_codes() {
             lut.weights(c as u16)[j]
         } else {
             0
@@ -253,9 +250,6 @@ unsafe fn triple_tables(x: &[i8], groups: usize, out: &mut [u8]) {
         _mm256_storeu_si256(t.as_mut_ptr().cast(), table(u, spreads[0]));
     }
 }
-
-/// Groups of one 16-byte window of activations in [`triple_tables`].
-const WINDOW_GROUPS: usize = 5;
 
 /// # Safety
 /// AVX2 must be supported; `w` holds `out.len() / tile_rows` tiles of

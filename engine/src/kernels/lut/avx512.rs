@@ -6,31 +6,28 @@
 //! vpermw(lane >> 0,  T)  -> entries of rows j          (bits 0..3)
 //! vpermw(lane >> 4,  T)  -> entries of rows 32 + j
 //! ...
-//! TL2: m, r = the record's two 32-byte halves widened to u16 lanes
-//! vpermw(select(m,      r),      T) -> rows j       (mag bits 0..3, sign bit 4)
-//! vpermw(select(m >> 4, r >> 1), T) -> rows 32 + j
-//! vpermw(select(r,      r >> 2), T) -> rows 64 + j
+//! TL2 Lanes record lane j: [0 | row 64+j | row 32+j | row j], 5 bits each
+//! vpermw(lane >> 0,  T)  -> entries of rows j          (bits 0..4)
+//! vpermw(lane >> 5,  T)  -> entries of rows 32 + j
+//! vpermw(lane >> 10, T)  -> entries of rows 64 + j
 //! ```
 //!
 //! TL1 codes are 4 bits, so bit 4 of the index is the next row's code bit:
 //! its 16-entry table is broadcast to both halves of the 32-entry register,
-//! which makes that bit harmless. TL2 indices are 5 bits (sign | magnitude)
-//! into the full 32-entry table (positive sums, then negated); the signs of
-//! the other rows land above bit 4. The TL2 trailer is not read: the table
-//! holds the negated entries.
+//! which makes that bit harmless. TL2 codes are 5 bits (sign | magnitude),
+//! indices into the full 32-entry table (positive sums, then negated), so
+//! the kernel reads only `Encoding::Lanes` records (`lut::span_dots`
+//! re-encodes others) and not the TL2 trailer.
 //! i16 partial sums are widened into the i32 output every
-//! [`PAIR_FLUSH_GROUPS`] (TL1) or [`TRIPLE_FLUSH_GROUPS`] (TL2) groups; two
-//! tiles share each table load.
+//! [`PAIR_FLUSH_GROUPS`] (TL1) or [`TRIPLE_FLUSH_GROUPS`] (TL2) groups; up
+//! to three tiles share each table load.
 
 // Accumulators are indexed by (tile, row group) on purpose: the arrays are
 // fully unrolled into registers.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Encoding, Lut, Span, PAIR_FLUSH_GROUPS, RECORD_BYTES, TRIPLE_FLUSH_GROUPS};
+use super::{Lut, Span, PAIR_FLUSH_GROUPS, RECORD_BYTES, TRIPLE_FLUSH_GROUPS, WINDOW_GROUPS};
 use std::arch::x86_64::*;
-
-/// Groups per 16-byte activation window of the TL2 table build.
-const WINDOW_GROUPS: usize = 5;
 
 /// The constant operands of a table build, made at compile time from
 /// [`Lut::weights`] so a call pays nothing for them. Lane `l` holds code
@@ -60,11 +57,11 @@ const fn build_operands(lut: Lut) -> BuildOperands {
     };
     let mut l = 0;
     while l < 32 {
-        let (code, used) = match lut {
-            Lut::Pairs => (l % 16, l % 16 < 9),
-            Lut::Triples => (l, l % 16 < 14),
+        let code = match lut {
+            Lut::Pairs => l % 16,
+            Lut::Triples => l,
         };
-        if used {
+        if l % 16 < lut.used_codes() {
             let w = lut.weights(code as u16);
             o.weights01[2 * l] = w[0];
             o.weights01[2 * l + 1] = w[1];
@@ -169,31 +166,18 @@ pub(super) unsafe fn build_tables(lut: Lut, x: &[i8], groups: usize, out: &mut [
 
 /// # Safety
 /// AVX-512 F/BW must be supported; `w` holds `out.len() / tile_rows` tiles
-/// of `span.stride` records, the span lies inside them, and `tables` holds
-/// `span.len` tables (checked by the caller).
-pub(super) unsafe fn dots(
-    lut: Lut,
-    enc: Encoding,
-    w: &[u8],
-    span: Span,
-    tables: &[u8],
-    out: &mut [i32],
-) {
+/// of `span.stride` records (TL2: `Encoding::Lanes`), the span lies inside
+/// them, and `tables` holds `span.len` tables (checked by the caller).
+pub(super) unsafe fn dots(lut: Lut, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     out.fill(0);
-    match (lut, enc) {
-        (Lut::Pairs, _) => run::<false, false>(w, span, tables, out),
-        (Lut::Triples, Encoding::Split) => run::<true, false>(w, span, tables, out),
-        (Lut::Triples, Encoding::Lanes) => run::<true, true>(w, span, tables, out),
+    match lut {
+        Lut::Pairs => run::<false>(w, span, tables, out),
+        Lut::Triples => run::<true>(w, span, tables, out),
     }
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn run<const TRIPLES: bool, const LANES: bool>(
-    w: &[u8],
-    span: Span,
-    tables: &[u8],
-    out: &mut [i32],
-) {
+unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tr = if TRIPLES { 96 } else { 128 };
     let tile_bytes = if TRIPLES { Lut::Triples } else { Lut::Pairs }.tile_bytes(span.stride);
     let groups = span.len;
@@ -213,9 +197,9 @@ unsafe fn run<const TRIPLES: bool, const LANES: bool>(
             out.as_mut_ptr().add(t * tr),
         );
         match n {
-            3 => tiles_n::<3, TRIPLES, LANES>(args),
-            2 => tiles_n::<2, TRIPLES, LANES>(args),
-            _ => tiles_n::<1, TRIPLES, LANES>(args),
+            3 => tiles_n::<3, TRIPLES>(args),
+            2 => tiles_n::<2, TRIPLES>(args),
+            _ => tiles_n::<1, TRIPLES>(args),
         }
         t += n;
     }
@@ -224,9 +208,7 @@ unsafe fn run<const TRIPLES: bool, const LANES: bool>(
 type Args = (*const u8, usize, usize, *const u8, *mut i32);
 
 #[inline(always)]
-unsafe fn tiles_n<const N: usize, const TRIPLES: bool, const LANES: bool>(
-    (w, tile_bytes, groups, tables, out): Args,
-) {
+unsafe fn tiles_n<const N: usize, const TRIPLES: bool>((w, tile_bytes, groups, tables, out): Args) {
     let (tr, codes) = if TRIPLES { (96, 3) } else { (128, 4) };
     let zero = _mm512_setzero_si512();
     let mut g0 = 0;
@@ -246,66 +228,23 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool, const LANES: bool>(
             } else {
                 _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 32).cast()))
             };
-            // TL2's second and third row sets: the table as 64 entries
-            // (two registers) selected by index bit 5, magnitudes then
-            // their negations, each half twice so bit 4 does not matter.
-            let (pos, neg) = if TRIPLES && !LANES {
-                (
-                    _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64).cast())),
-                    _mm512_broadcast_i64x4(_mm256_loadu_si256(tables.add(g * 64 + 32).cast())),
-                )
-            } else {
-                (zero, zero)
-            };
             for n in 0..N {
                 let rec = w.add(n * tile_bytes + g * RECORD_BYTES);
-                if TRIPLES && LANES {
-                    // Each lane's three codes are the indices as they
-                    // stand (see the module docs' Lanes record).
-                    let u = _mm512_loadu_si512(rec.cast());
-                    let idx = [u, _mm512_srli_epi16::<5>(u), _mm512_srli_epi16::<10>(u)];
-                    for (l, idx) in idx.into_iter().enumerate() {
-                        let v = _mm512_permutexvar_epi16(idx, tab);
-                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
-                    }
-                } else if TRIPLES {
-                    // Bytes to u16 lanes: m = (mag 32+j | mag j),
-                    // r = (0, signs 64+j, 32+j, j | mag 64+j). Each index
-                    // takes its magnitude's 4 bits and the rest from `r`
-                    // (or `r >> 1`), which puts the sign of row j at bit
-                    // 4 (the 32-entry table) and those of rows 32+j and
-                    // 64+j at bit 5 (the 64-entry one): one shift fewer
-                    // than moving every sign to bit 4.
-                    let m = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.cast()));
-                    let r = _mm512_cvtepu8_epi16(_mm256_loadu_si256(rec.add(32).cast()));
-                    let v = [
-                        _mm512_permutexvar_epi16(select_low4(m, r), tab),
-                        _mm512_permutex2var_epi16(
-                            pos,
-                            select_low4(_mm512_srli_epi16::<4>(m), r),
-                            neg,
-                        ),
-                        _mm512_permutex2var_epi16(
-                            pos,
-                            select_low4(r, _mm512_srli_epi16::<1>(r)),
-                            neg,
-                        ),
-                    ];
-                    for (l, v) in v.into_iter().enumerate() {
-                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
-                    }
+                let u = _mm512_loadu_si512(rec.cast());
+                let idx = if TRIPLES {
+                    // Three row sets; the fourth index is never read.
+                    [u, _mm512_srli_epi16::<5>(u), _mm512_srli_epi16::<10>(u), u]
                 } else {
-                    let u = _mm512_loadu_si512(rec.cast());
-                    let idx = [
+                    [
                         u,
                         _mm512_srli_epi16::<4>(u),
                         _mm512_srli_epi16::<8>(u),
                         _mm512_srli_epi16::<12>(u),
-                    ];
-                    for l in 0..codes {
-                        let v = _mm512_permutexvar_epi16(idx[l], tab);
-                        acc[n][l] = _mm512_add_epi16(acc[n][l], v);
-                    }
+                    ]
+                };
+                for l in 0..codes {
+                    let v = _mm512_permutexvar_epi16(idx[l], tab);
+                    acc[n][l] = _mm512_add_epi16(acc[n][l], v);
                 }
             }
         }
@@ -325,11 +264,4 @@ unsafe fn tiles_n<const N: usize, const TRIPLES: bool, const LANES: bool>(
         }
         g0 = g1;
     }
-}
-
-/// Bits 0..3 of `low`, the other bits of `high` (`vpternlogd`, bitwise
-/// select: 0xE4 is `c ? a : b` for a = 0xF0, b = 0xCC, c = 0xAA).
-#[inline(always)]
-unsafe fn select_low4(low: __m512i, high: __m512i) -> __m512i {
-    _mm512_ternarylogic_epi32::<0xE4>(low, high, _mm512_set1_epi16(0x0f))
 }

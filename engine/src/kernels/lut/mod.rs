@@ -52,9 +52,9 @@
 //! Against `Split`, which needs both halves widened to u16 lanes and a
 //! shift or two per index, that made the AVX-512 kernel ~40% faster on Zen
 //! 4 (2560 x 2560, 1 thread). A matrix is packed in the encoding of the
-//! level that will run it ([`Encoding::for_level`]); a kernel handed the
-//! other one still computes the same dots (AVX2 re-encodes the records it
-//! reads, scalar reads both), only slower.
+//! level that will run it ([`Encoding::for_level`]); a SIMD kernel handed
+//! the other one re-encodes the records first ([`reencode`]: the same dots,
+//! only slower), scalar reads both.
 //!
 //! After a TL2 tile's records, a trailer holds the number of negative codes
 //! of each of its 96 rows (i32, little-endian): weight-only data that lets
@@ -98,6 +98,9 @@ pub(crate) const PAIR_FLUSH_GROUPS: usize = 127;
 /// the entries themselves (at most 384 in magnitude): 85 * 384 = 32640
 /// fits i16, 86 groups would not.
 pub(crate) const TRIPLE_FLUSH_GROUPS: usize = 85;
+/// TL2 groups whose activations one 16-byte load holds (the SIMD table
+/// builds spread them from there with `vpshufb`).
+pub(crate) const WINDOW_GROUPS: usize = 16 / 3;
 
 /// How a TL2 record holds its codes (see the module docs); TL1 records
 /// have one encoding, `Split`.
@@ -129,6 +132,15 @@ pub(crate) enum Lut {
 }
 
 impl Lut {
+    /// Codes with a table entry: TL1 9, TL2 14 magnitudes (each also
+    /// negated); the rest of a table's 16 (per half) are 0.
+    pub const fn used_codes(self) -> usize {
+        match self {
+            Lut::Pairs => 9,
+            Lut::Triples => 14,
+        }
+    }
+
     /// Weights per group.
     pub fn width(self) -> usize {
         match self {
@@ -296,26 +308,19 @@ pub(crate) fn record_code(lut: Lut, enc: Encoding, rec: &[u8], i: usize) -> u16 
     }
 }
 
-/// `Lanes` records of whole tiles re-encoded as `Split` (what the AVX2
-/// kernel reads), trailers copied.
-pub(crate) fn to_split(w: &[u8], groups: usize) -> Vec<u8> {
+/// TL2 tiles (`groups` records and a trailer each) with their records
+/// re-encoded from `from` to `to`: what a SIMD kernel reads when handed a
+/// matrix packed for another level.
+pub(crate) fn reencode(w: &[u8], groups: usize, from: Encoding, to: Encoding) -> Vec<u8> {
     let lut = Lut::Triples;
     let mut out = vec![0u8; w.len()];
     let tb = lut.tile_bytes(groups);
+    let n = groups * RECORD_BYTES;
     for (src, dst) in w.chunks_exact(tb).zip(out.chunks_exact_mut(tb)) {
-        let n = groups * RECORD_BYTES;
-        for (a, b) in src[..n]
-            .chunks_exact(RECORD_BYTES)
-            .zip(dst[..n].chunks_exact_mut(RECORD_BYTES))
-        {
+        let records = src[..n].chunks_exact(RECORD_BYTES);
+        for (a, b) in records.zip(dst[..n].chunks_exact_mut(RECORD_BYTES)) {
             for i in 0..lut.tile_rows() {
-                put_code(
-                    lut,
-                    Encoding::Split,
-                    b,
-                    i,
-                    record_code(lut, Encoding::Lanes, a, i),
-                );
+                put_code(lut, to, b, i, record_code(lut, from, a, i));
             }
         }
         dst[n..].copy_from_slice(&src[n..]);
@@ -434,27 +439,29 @@ pub(crate) fn span_dots(
     assert_eq!(w.len(), tiles * lut.tile_bytes(span.stride));
     assert!(span.start + span.len <= span.stride);
     assert_eq!(tables.len(), span.len * lut.table_bytes(level));
+    // A SIMD kernel reads its own level's encoding (scalar reads both).
+    let home = Encoding::for_level(lut, level);
+    let copy;
+    let w = if level == SimdLevel::Scalar || enc == home {
+        w
+    } else {
+        copy = reencode(w, span.stride, enc, home);
+        &copy[..]
+    };
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
             assert!(level.is_supported());
             // SAFETY: AVX-512 F/BW supported (checked above); slice lengths
-            // match the tile count and the span (asserted above).
-            unsafe { avx512::dots(lut, enc, w, span, tables, out) }
+            // match the tile count and the span (asserted above; re-encoding
+            // keeps them), TL2 records are `Lanes`.
+            unsafe { avx512::dots(lut, w, span, tables, out) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
             assert!(level.is_supported());
-            let split;
-            let w = match enc {
-                Encoding::Split => w,
-                Encoding::Lanes => {
-                    split = to_split(w, span.stride);
-                    &split[..]
-                }
-            };
             // SAFETY: AVX2 supported (checked above); lengths asserted above
-            // (re-encoding keeps them).
+            // (re-encoding keeps them), TL2 records are `Split`.
             unsafe { avx2::dots(lut, w, span, tables, out, rows) }
         }
         _ => scalar::dots(lut, enc, w, span, tables, out),
@@ -522,9 +529,10 @@ mod tests {
         }
     }
 
-    /// Re-encoding `Lanes` records gives the bytes `Split` packing writes.
+    /// Re-encoding either TL2 encoding gives the bytes packing writes in
+    /// the other.
     #[test]
-    fn lanes_reencode_to_split() {
+    fn triple_encodings_reencode_into_each_other() {
         let (rows, cols) = (2 * 96 + 5, 3 * 40 + 1);
         let codes: Vec<i8> = (0..rows * cols)
             .map(|i| (i * 5 % 7 % 3) as i8 - 1)
@@ -533,7 +541,9 @@ mod tests {
         let split = pack(Lut::Triples, Encoding::Split, &codes, rows, cols);
         assert_ne!(lanes.as_slice(), split.as_slice());
         let groups = Lut::Triples.groups(cols);
-        assert_eq!(to_split(lanes.as_slice(), groups), split.as_slice());
+        let (l, s) = (Encoding::Lanes, Encoding::Split);
+        assert_eq!(reencode(lanes.as_slice(), groups, l, s), split.as_slice());
+        assert_eq!(reencode(split.as_slice(), groups, s, l), lanes.as_slice());
     }
 
     /// Every int8 value (-128 included), with activations that end inside

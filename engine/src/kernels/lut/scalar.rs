@@ -7,11 +7,7 @@ use crate::cpu::SimdLevel;
 pub(super) fn entries(lut: Lut, x: &[i8], g: usize) -> [i16; 32] {
     let xs = |j: usize| x.get(g * lut.width() + j).map_or(0, |&v| v as i16);
     let mut e = [0i16; 32];
-    let used = match lut {
-        Lut::Pairs => 9,
-        Lut::Triples => 14,
-    };
-    for (code, v) in e.iter_mut().enumerate().take(used) {
+    for (code, v) in e.iter_mut().enumerate().take(lut.used_codes()) {
         let w = lut.weights(code as u16);
         *v = (0..lut.width()).map(|j| w[j] as i16 * xs(j)).sum();
     }
