@@ -21,6 +21,16 @@
 //! i16 partial sums are widened into the i32 output every
 //! [`PAIR_FLUSH_GROUPS`] (TL1) or [`TRIPLE_FLUSH_GROUPS`] (TL2) groups; up
 //! to three tiles share each table load.
+//!
+//! What bounds TL1 here: a record costs 4 `vpermw` + 3 `vpsrlw` + 4
+//! `vpaddw`. An asm loop of exactly that mix over L1-resident records (3
+//! per table load, as this kernel) runs 6.1-6.3 cycles per record on Zen 4,
+//! where 4 `vpermw` alone would take 4: the shifts and adds share its
+//! pipes (mixed pairs `vpermw` + `vpsrlw` 1.3 cycles, + `vpaddw` 1.14,
+//! each alone 1 per cycle). The I2S loop does its 256 products in ~5.7, so
+//! TL1 stays some 6-8% behind I2S before its table build. Replacing a
+//! shift by a load one byte on (`u >> 8` as the record at +1) ran no
+//! faster: every such load splits a cache line.
 
 // Accumulators are indexed by (tile, row group) on purpose: the arrays are
 // fully unrolled into registers.
