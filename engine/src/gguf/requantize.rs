@@ -5,7 +5,7 @@
 //! Sources: F32/F16/BF16 projections are quantized ([`crate::quant::quantize`]
 //! recognises already-ternary values and keeps their scale exactly, so a
 //! synthetic or converted model loses nothing); ternary projections are
-//! converted code for code ([`crate::quant::convert`]: lossless among
+//! converted code for code ([`crate::quant::convert`](mod@crate::quant::convert): lossless among
 //! I2S/TL1/TL2 and between TQ1_0/TQ2_0). Tensors stream from the input's
 //! file to the output one at a time: peak memory is one converted tensor
 //! (F32 source: 4 bytes a weight) plus an 8 MiB copy buffer.

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! (the per-block sum, chunk by chunk in order, is defined in
-//! [`super::mad`]). The f64 products are exact (|dot| < 2^31, scales are
+//! `kernels::mad`). The f64 products are exact (|dot| < 2^31, scales are
 //! f32) and the f64 sums lose nothing that matters, so `y` is within about
 //! one f32 rounding of the exact dequantized product.
 

@@ -35,7 +35,7 @@
 //! not a multiple of 256).
 //!
 //! I2S, TQ2_0 and TQ1_0 use the MAD layout; TL1 and TL2 use the lookup-table
-//! tiles documented in [`super::lut`].
+//! tiles documented in `kernels::lut`.
 
 use super::aligned::Aligned;
 use super::lut::{self, Encoding, Lut};

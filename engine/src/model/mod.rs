@@ -2,7 +2,7 @@
 //! metadata ([`config`]), weights loaded for the kernels ([`weights`]), the
 //! forward pass with its KV cache ([`forward`], [`kv_cache`]), the same pass
 //! on a CUDA device ([`gpu`]) and an f64
-//! dense reference of the same graph for tests ([`reference`]).
+//! dense reference of the same graph for tests ([`reference`](mod@reference)).
 
 pub mod config;
 pub mod error;

@@ -6,14 +6,14 @@
 //! its bit layout and holds the scalar reference; `simd/` holds the AVX2 and
 //! AVX-512 paths, which must write the same bytes.
 //!
-//! | module          | job                                                  |
-//! |-----------------|------------------------------------------------------|
-//! | [`format`]      | the table (sizes, ggml ids, names)                   |
-//! | [`api`]         | quantize / dequantize / pack / unpack entry points   |
-//! | [`convert`]     | format-to-format conversion through codes + scales   |
-//! | [`codes`]       | the shared code convention `c = t + 1`               |
-//! | [`tensor_scale`]| absmean gamma (ternary-aware) and the f32 trailer    |
-//! | [`tq_common`]   | ggml's absmax per 256-block and the f16 block scale  |
+//! | module                   | job                                                |
+//! |--------------------------|----------------------------------------------------|
+//! | [`format`](mod@format)   | the table (sizes, ggml ids, names)                 |
+//! | [`api`]                  | quantize / dequantize / pack / unpack entry points |
+//! | [`convert`](mod@convert) | format-to-format conversion through codes + scales |
+//! | [`codes`]                | the shared code convention `c = t + 1`             |
+//! | [`tensor_scale`]         | absmean gamma (ternary-aware) and the f32 trailer  |
+//! | [`tq_common`]            | ggml's absmax per 256-block and the f16 block scale |
 //! | [`i2s`] [`tl1`] [`tl2`] [`tq1_0`] [`tq2_0`] | layouts + scalar reference |
 
 pub mod api;

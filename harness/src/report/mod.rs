@@ -1,4 +1,4 @@
-//! Reports rendered from a finished [`Comparison`](crate::compare::Comparison):
+//! Reports rendered from a finished [`Comparison`]:
 //! markdown for the PR, JSON for machines, a table for the terminal. Nothing
 //! here computes statistics; every sentence is derived from the comparison,
 //! the results files and the optional accuracy file.

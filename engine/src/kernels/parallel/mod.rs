@@ -7,7 +7,7 @@
 //! share, so a helper that joins late just ends up doing fewer parts. The
 //! calling thread spins (instead of sleeping) until the helpers' last parts
 //! are done. Helpers are rayon tasks that stay awake for a while after a
-//! call and join the next one directly ([`hot`]); pools are built once per
+//! call and join the next one directly (`hot`); pools are built once per
 //! thread count and cached for the life of the process, so a benchmark
 //! comparing 1 and 2 threads measures the kernels, not pool setup.
 
