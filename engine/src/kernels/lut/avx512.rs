@@ -39,8 +39,8 @@
 //! 4 `vpermb` and 4 `vpdpbusd`, the same 11 vector ops, ran as fast as this
 //! loop (throwaway Rust loops, L1-resident, `taskset -c 1`, 5.0-5.4 TSC
 //! cycles per record for both; an I2S-like loop 4.5-4.7). Blocking `k` so
-//! a block's tables stay in L1 (254-1016 groups): 1-2% slower at 640 x
-//! 2560 and 2560 x 6912. Prefetching records 16 groups ahead: no change.
+//! a block's tables stay in L1 (254 or 508 groups): 1-3% slower at 640 x
+//! 2560 and 2560 x 6912. Prefetching records 16 groups ahead: no gain.
 
 // Accumulators are indexed by (tile, row group) on purpose: the arrays are
 // fully unrolled into registers.
