@@ -71,6 +71,16 @@ impl SimdLevel {
         }
     }
 
+    /// Whether this level has AVX-512 VBMI (`vpermt2b`, the 128-entry byte
+    /// lookup of the TL1 quad kernel): Ice Lake and Zen 4 on, not Skylake-X.
+    pub fn has_vbmi(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::Avx512 => is_x86_feature_detected!("avx512vbmi"),
+            _ => false,
+        }
+    }
+
     /// The best level this CPU supports.
     pub fn detect_best() -> SimdLevel {
         *SimdLevel::ALL

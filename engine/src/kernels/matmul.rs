@@ -19,7 +19,7 @@
 //! one f32 rounding of the exact dequantized product.
 
 use super::aligned::Aligned;
-use super::lut::{self, Lut, Span};
+use super::lut::{self, Encoding, Lut, Span};
 use super::lut_plan::{Piece, Plan, SPLIT_ALIGN_GROUPS};
 use super::mad::{self, Block, BlockScales};
 use super::matrix::Layout;
@@ -202,12 +202,20 @@ fn matmul(
             lut_gemv(level, lut, groups, w, x, par, parts_per_thread, &shared)
         }
         Layout::Lut { lut, groups, .. } if tokens >= TOKEN_SPLIT_MIN_PER_THREAD * par.threads => {
-            let tb = groups * lut.table_bytes(level);
+            let tb = groups * lut.table_bytes(level, w.encoding());
             for_row_ranges(par, tokens, 1, parts_per_thread, |k0, k1| {
                 TABLES.with(|tables| {
                     let mut tables = tables.borrow_mut();
                     tables.resize_for_overwrite((k1 - k0) * tb);
-                    build_token_tables(level, lut, x, k0, groups, tables.as_mut_slice());
+                    build_token_tables(
+                        level,
+                        lut,
+                        w.encoding(),
+                        x,
+                        k0,
+                        groups,
+                        tables.as_mut_slice(),
+                    );
                     let tables = tables.as_slice();
                     lut_block(level, lut, groups, w, x, tables, k0..k1, 0, rows, &shared)
                 })
@@ -215,9 +223,17 @@ fn matmul(
         }
         Layout::Lut { lut, groups, .. } => TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
-            let tb = groups * lut.table_bytes(level);
+            let tb = groups * lut.table_bytes(level, w.encoding());
             tables.resize_for_overwrite(tokens * tb);
-            build_token_tables(level, lut, x, 0, groups, tables.as_mut_slice());
+            build_token_tables(
+                level,
+                lut,
+                w.encoding(),
+                x,
+                0,
+                groups,
+                tables.as_mut_slice(),
+            );
             let tables = tables.as_slice();
             for_row_ranges(par, rows, lut.tile_rows(), parts_per_thread, |r0, r1| {
                 lut_block(level, lut, groups, w, x, tables, 0..tokens, r0, r1, &shared)
@@ -240,14 +256,15 @@ thread_local! {
 fn build_token_tables(
     level: SimdLevel,
     lut: Lut,
+    enc: Encoding,
     x: &QuantizedActivations,
     first: usize,
     groups: usize,
     out: &mut [u8],
 ) {
-    let tb = groups * lut.table_bytes(level);
+    let tb = groups * lut.table_bytes(level, enc);
     for (i, dst) in out.chunks_exact_mut(tb).enumerate() {
-        lut::build_tables(level, lut, x.token(first + i), groups, dst);
+        lut::build_tables(level, lut, enc, x.token(first + i), groups, dst);
     }
 }
 
@@ -294,7 +311,7 @@ fn lut_block(
     let Scale::Tensor(gamma) = *w.scale() else {
         unreachable!("lookup-table formats have a tensor scale")
     };
-    let tb = groups * lut.table_bytes(level);
+    let tb = groups * lut.table_bytes(level, w.encoding());
     // One token reuses nothing across blocks, so it takes its tiles in one
     // call; blocks hold at least two tiles, which the AVX-512 kernel runs
     // against one table load (at k = 2560 a tile is 80 KB, so a block of
@@ -366,7 +383,7 @@ fn lut_gemv(
         unreachable!("lookup-table formats have a tensor scale")
     };
     let (tr, rows) = (lut.tile_rows(), w.rows());
-    let tb = lut.table_bytes(level);
+    let tb = lut.table_bytes(level, w.encoding());
     let ppt = if par.threads == 1 {
         1
     } else {
@@ -379,7 +396,14 @@ fn lut_gemv(
             let mut tables = tables.borrow_mut();
             if TABLES_CALL.get() != call {
                 tables.resize_for_overwrite(groups * tb);
-                lut::build_tables(level, lut, x.token(0), groups, tables.as_mut_slice());
+                lut::build_tables(
+                    level,
+                    lut,
+                    w.encoding(),
+                    x.token(0),
+                    groups,
+                    tables.as_mut_slice(),
+                );
                 TABLES_CALL.set(call);
             }
             let tables = tables.as_slice();
@@ -464,7 +488,7 @@ fn lut_gemv_spans(
     };
     let tr = lut.tile_rows();
     let tiles = w.rows().div_ceil(tr);
-    let tb = lut.table_bytes(level);
+    let tb = lut.table_bytes(level, w.encoding());
     let total = Mutex::new(vec![0i32; tiles * tr]);
     for_row_ranges(par, groups, SPLIT_ALIGN_GROUPS, 1, |g0, g1| {
         let span = Span {
@@ -476,7 +500,7 @@ fn lut_gemv_spans(
         TABLES.with(|tables| {
             let mut tables = tables.borrow_mut();
             tables.resize_for_overwrite(span.len * tb);
-            lut::build_tables(level, lut, x, span.len, tables.as_mut_slice());
+            lut::build_tables(level, lut, w.encoding(), x, span.len, tables.as_mut_slice());
             SCRATCH.with(|s| {
                 let mut dots = s.borrow_mut();
                 dots.clear();

@@ -98,7 +98,8 @@ impl TernaryMatrix {
     }
 
     /// As [`Self::from_codes`], laid out for the kernels of `level` (TL2
-    /// records differ between AVX2 and AVX-512; see `kernels::lut`). Every
+    /// records differ between AVX2 and AVX-512, and TL1 matrices of 3 tiles
+    /// or more are packed in quads for AVX-512 VBMI; see `kernels::lut`). Every
     /// level computes the same products from either layout; a matrix laid
     /// out for another level is only slower there. `level` need not be
     /// supported by this CPU: the layout is plain data.
@@ -135,7 +136,7 @@ impl TernaryMatrix {
         };
         let (layout, data) = match lut {
             Some(lut) => {
-                let enc = Encoding::for_level(lut, level);
+                let enc = Encoding::for_level(lut, level, rows);
                 let groups = lut.groups(cols);
                 let layout = Layout::Lut { lut, groups, enc };
                 (layout, lut::pack(lut, enc, codes, rows, cols))

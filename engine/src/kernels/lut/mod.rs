@@ -25,6 +25,27 @@
 //!   row 96+j   | row 64+j | row 32+j | row j     index = 3 (w0 + 1) + (w1 + 1)
 //! ```
 //!
+//! That is TL1's [`Encoding::Split`]. With AVX-512 VBMI, a matrix of at
+//! least [`QUAD_MIN_TILES`] tiles is packed in [`Encoding::Quads`] instead:
+//! two adjacent pairs (a quad, groups 2q and 2q + 1) of a row share one
+//! byte, their joint code `c0 + 9 c1` (0..80, 7 bits), the index of
+//! `vpermt2b` into a 128-entry byte table. A quad record is the two pair
+//! records' 128 bytes, one byte per row, ordered so that interleaving the
+//! looked-up low and high bytes of each 64-byte half (`vpunpck{l,h}bw`,
+//! per 128-bit lane) gives the i16 entries of 32 consecutive rows each
+//! ([`quad_byte`]):
+//!
+//! ```text
+//! TL1 quad record (groups 2q, 2q+1), byte 64 h + 16 L + j:
+//!   j < 8 : row 64 h + 8 L + j          (-> vpunpcklbw word 8 L + j)
+//!   j >= 8: row 64 h + 32 + 8 L + j - 8 (-> vpunpckhbw word 8 L + j - 8)
+//!   value : c0 + 9 c1, c0 / c1 the TL1 codes of pairs 2q / 2q+1
+//! ```
+//!
+//! Per 256 products that is one load, 2 `vpermt2b`, 2 unpacks and 2 adds,
+//! against 3 shifts, 4 `vpermw` and 4 adds in `Split`; TL1 stays 2 bits per
+//! weight, and TL1 groups always come in whole quads ([`Lut::groups`]).
+//!
 //! TL2: a code is a 4-bit magnitude and a sign (as in
 //! `quant::tl2::triple_code`); the record keeps magnitudes in nibbles and
 //! the three signs of a byte position together, so a byte vector of
@@ -73,6 +94,16 @@
 //! magnitudes' sums then their negations (14 used of each half). Scalar and
 //! AVX-512 store entries little-endian; AVX2 stores the 16 low bytes then the
 //! 16 high bytes of the (TL2: positive) entries, for two `pshufb`.
+//!
+//! TL1 quads: per quad 192 bytes, entry `c0 + 9 c1` being pair 2q's entry
+//! `c0` plus pair 2q+1's entry `c1` (joint codes 81..95 are 0):
+//!
+//! ```text
+//! bytes   0..64 : low bytes of codes 0..63     (vpermt2b table 0, low)
+//! bytes  64..128: high bytes of codes 0..63    (table 0, high)
+//! bytes 128..160: low bytes of codes 64..95    (table 1, low; broadcast)
+//! bytes 160..192: high bytes of codes 64..95   (table 1, high; broadcast)
+//! ```
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -94,6 +125,19 @@ pub(crate) const FLUSH_GROUPS: usize = 64;
 /// i16 (and the AVX2 kernel's `highs`, one of -1, 0, 1 per group, fit i8);
 /// 128 fails `full_scale_sums_survive_every_flush`.
 pub(crate) const PAIR_FLUSH_GROUPS: usize = 127;
+/// Joint codes of a TL1 quad with a table entry (9 x 9; the rest of its
+/// 128 are 0).
+pub(crate) const QUAD_CODES: usize = 81;
+/// The fewest tiles a TL1 matrix needs to be packed in quads. Zen 4, 1
+/// thread, k = 2560, `kernel_probe tl1 <rows> 2560 1 1`, min of 4
+/// alternating runs, split against quads: 128 rows 2.99 against 4.02 us,
+/// 256 rows 5.11 against 5.13, 384 rows 7.53 against 6.67, 640 rows 12.41
+/// against 10.02.
+pub(crate) const QUAD_MIN_TILES: usize = 3;
+/// Quads between flushes of the AVX-512 TL1 quad kernel: a quad's entry
+/// is at most 4 * 128 = 512 in magnitude, 63 * 512 = 32256 fits i16, 64
+/// quads would not.
+pub(crate) const QUAD_FLUSH_QUADS: usize = 63;
 /// Groups between flushes of the AVX-512 TL2 kernel, whose lookups return
 /// the entries themselves (at most 384 in magnitude): 85 * 384 = 32640
 /// fits i16, 86 groups would not.
@@ -102,22 +146,49 @@ pub(crate) const TRIPLE_FLUSH_GROUPS: usize = 85;
 /// builds spread them from there with `vpshufb`).
 pub(crate) const WINDOW_GROUPS: usize = 16 / 3;
 
-/// How a TL2 record holds its codes (see the module docs); TL1 records
-/// have one encoding, `Split`.
+/// How a record holds its codes (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {
-    /// Magnitude nibbles and sign bytes: `pshufb` indices (AVX2, scalar).
+    /// TL1: four 4-bit codes per u16 lane, `vpermw` indices (AVX-512
+    /// without VBMI, AVX2, scalar). TL2: magnitude nibbles and sign bytes,
+    /// `pshufb` indices (AVX2, scalar).
     Split,
-    /// 5-bit codes, three per u16 lane: `vpermw` indices (AVX-512).
+    /// TL2 only: 5-bit codes, three per u16 lane: `vpermw` indices
+    /// (AVX-512).
     Lanes,
+    /// TL1 only: one byte per row for two groups, the 7-bit joint code
+    /// `c0 + 9 c1`: `vpermt2b` indices (AVX-512 with VBMI).
+    Quads,
 }
 
 impl Encoding {
-    /// The encoding whose kernel at `level` runs fastest.
-    pub fn for_level(lut: Lut, level: SimdLevel) -> Encoding {
+    /// The encoding whose kernel at `level` runs fastest for a matrix of
+    /// `rows` rows. TL1 quads build 192 table bytes per two groups, not 64,
+    /// which only pays from [`QUAD_MIN_TILES`] tiles on.
+    pub fn for_level(lut: Lut, level: SimdLevel, rows: usize) -> Encoding {
         match (lut, level) {
             (Lut::Triples, SimdLevel::Avx512) => Encoding::Lanes,
+            (Lut::Pairs, SimdLevel::Avx512)
+                if level.has_vbmi() && rows.div_ceil(lut.tile_rows()) >= QUAD_MIN_TILES =>
+            {
+                Encoding::Quads
+            }
             _ => Encoding::Split,
+        }
+    }
+
+    /// The encoding the kernel at `level` reads when handed records in
+    /// this one (others are re-encoded first, see [`reencode`]). AVX-512
+    /// runs TL1 `Split` too, so its non-VBMI kernel is tested here.
+    pub fn read_at(self, lut: Lut, level: SimdLevel) -> Encoding {
+        match (lut, level) {
+            (Lut::Pairs, SimdLevel::Avx512) if self == Encoding::Quads && level.has_vbmi() => {
+                Encoding::Quads
+            }
+            (Lut::Pairs, _) => Encoding::Split,
+            (Lut::Triples, SimdLevel::Avx512) => Encoding::Lanes,
+            (Lut::Triples, SimdLevel::Avx2) => Encoding::Split,
+            (Lut::Triples, SimdLevel::Scalar) => self,
         }
     }
 }
@@ -157,8 +228,14 @@ impl Lut {
         }
     }
 
+    /// Groups of a row of `cols` weights. TL1 counts whole quads (an even
+    /// number of pairs; a last odd pair's partner is padding with zero
+    /// activations), so every TL1 encoding has the same groups.
     pub fn groups(self, cols: usize) -> usize {
-        cols.div_ceil(self.width())
+        match self {
+            Lut::Pairs => 2 * cols.div_ceil(4),
+            Lut::Triples => cols.div_ceil(3),
+        }
     }
 
     /// Bytes after a tile's records (see the module docs).
@@ -174,10 +251,12 @@ impl Lut {
         groups * RECORD_BYTES + self.trailer_bytes()
     }
 
-    /// Table bytes per group in the encoding `level` reads.
-    pub fn table_bytes(self, level: SimdLevel) -> usize {
-        match (self, level) {
-            (Lut::Triples, SimdLevel::Scalar | SimdLevel::Avx512) => 64,
+    /// Table bytes per group for the kernel at `level` handed records in
+    /// `enc` (TL1 quads: 256 bytes per two groups).
+    pub fn table_bytes(self, level: SimdLevel, enc: Encoding) -> usize {
+        match (self, level, enc.read_at(self, level)) {
+            (Lut::Pairs, _, Encoding::Quads) => 96,
+            (Lut::Triples, SimdLevel::Scalar | SimdLevel::Avx512, _) => 64,
             _ => 32,
         }
     }
@@ -213,7 +292,8 @@ pub(crate) const fn triple_sign_bit(set: usize) -> u8 {
 
 /// Packs row-major codes into tiles (see the module docs).
 pub(crate) fn pack(lut: Lut, enc: Encoding, codes: &[i8], rows: usize, cols: usize) -> Aligned<u8> {
-    assert!(lut == Lut::Triples || enc == Encoding::Split);
+    assert!(enc != Encoding::Lanes || lut == Lut::Triples);
+    assert!(enc != Encoding::Quads || lut == Lut::Pairs);
     let (groups, tr, width) = (lut.groups(cols), lut.tile_rows(), lut.width());
     let tiles = rows.div_ceil(tr);
     let mut data = Aligned::zeroed(tiles * lut.tile_bytes(groups));
@@ -231,7 +311,7 @@ pub(crate) fn pack(lut: Lut, enc: Encoding, codes: &[i8], rows: usize, cols: usi
     {
         let (records, trailer) = tile.split_at_mut(groups * RECORD_BYTES);
         let mut negatives = vec![0i32; tr];
-        for (g, rec) in records.chunks_exact_mut(RECORD_BYTES).enumerate() {
+        for g in 0..groups {
             for (i, n) in negatives.iter_mut().enumerate() {
                 let r = t * tr + i;
                 let w: [i8; 3] = std::array::from_fn(|j| {
@@ -242,7 +322,7 @@ pub(crate) fn pack(lut: Lut, enc: Encoding, codes: &[i8], rows: usize, cols: usi
                     }
                 });
                 let code = lut.code(&w[..width]);
-                put_code(lut, enc, rec, i, code);
+                put_code(lut, enc, records, g, i, code);
                 *n += (lut == Lut::Triples && code & 16 != 0) as i32;
             }
         }
@@ -263,8 +343,21 @@ pub(crate) fn tile_negatives(tile: &[u8], groups: usize) -> impl Iterator<Item =
         .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// Ors tile row `i`'s code into a record (the inverse of [`record_code`]).
-fn put_code(lut: Lut, enc: Encoding, rec: &mut [u8], i: usize, code: u16) {
+/// The byte of tile row `i` in a TL1 quad record (see the module docs).
+pub(crate) const fn quad_byte(i: usize) -> usize {
+    let (half, r) = (i / 64, i % 64);
+    64 * half + 16 * (r % 32 / 8) + 8 * (r / 32) + r % 8
+}
+
+/// Adds tile row `i`'s code for group `g` into a tile's zeroed records
+/// (the inverse of [`record_code`]).
+fn put_code(lut: Lut, enc: Encoding, records: &mut [u8], g: usize, i: usize, code: u16) {
+    if enc == Encoding::Quads {
+        let weight = if g.is_multiple_of(2) { 1 } else { 9 };
+        records[g / 2 * 2 * RECORD_BYTES + quad_byte(i)] += code as u8 * weight;
+        return;
+    }
+    let rec = &mut records[g * RECORD_BYTES..][..RECORD_BYTES];
     let (set, b) = (i / 32, i % 32);
     let mut or_lane = |shift: usize| {
         let lane = 2 * b;
@@ -274,7 +367,7 @@ fn put_code(lut: Lut, enc: Encoding, rec: &mut [u8], i: usize, code: u16) {
     match (lut, enc) {
         (Lut::Pairs, _) => or_lane(4 * set),
         (Lut::Triples, Encoding::Lanes) => or_lane(5 * set),
-        (Lut::Triples, Encoding::Split) => {
+        (Lut::Triples, _) => {
             let magnitude = (code & 15) as u8;
             match set {
                 0 => rec[b] |= magnitude,
@@ -288,15 +381,24 @@ fn put_code(lut: Lut, enc: Encoding, rec: &mut [u8], i: usize, code: u16) {
     }
 }
 
-/// The code of tile row `i` in a record.
+/// The code of tile row `i` for group `g` in a tile's records.
 #[inline(always)]
-pub(crate) fn record_code(lut: Lut, enc: Encoding, rec: &[u8], i: usize) -> u16 {
+pub(crate) fn record_code(lut: Lut, enc: Encoding, records: &[u8], g: usize, i: usize) -> u16 {
+    if enc == Encoding::Quads {
+        let joint = records[g / 2 * 2 * RECORD_BYTES + quad_byte(i)] as u16;
+        return if g.is_multiple_of(2) {
+            joint % 9
+        } else {
+            joint / 9
+        };
+    }
+    let rec = &records[g * RECORD_BYTES..][..RECORD_BYTES];
     let (set, b) = (i / 32, i % 32);
     let lane = || u16::from_le_bytes([rec[2 * b], rec[2 * b + 1]]);
     match (lut, enc) {
         (Lut::Pairs, _) => (lane() >> (4 * set)) & 15,
         (Lut::Triples, Encoding::Lanes) => (lane() >> (5 * set)) & 31,
-        (Lut::Triples, Encoding::Split) => {
+        (Lut::Triples, _) => {
             let magnitude = match set {
                 0 => rec[b] & 15,
                 1 => rec[b] >> 4,
@@ -308,19 +410,18 @@ pub(crate) fn record_code(lut: Lut, enc: Encoding, rec: &[u8], i: usize) -> u16 
     }
 }
 
-/// TL2 tiles (`groups` records and a trailer each) with their records
-/// re-encoded from `from` to `to`: what a SIMD kernel reads when handed a
-/// matrix packed for another level.
-pub(crate) fn reencode(w: &[u8], groups: usize, from: Encoding, to: Encoding) -> Vec<u8> {
-    let lut = Lut::Triples;
+/// Tiles (`groups` records and a trailer each) with their records
+/// re-encoded from `from` to `to`: what a kernel reads when handed a matrix
+/// packed for another level.
+pub(crate) fn reencode(lut: Lut, w: &[u8], groups: usize, from: Encoding, to: Encoding) -> Vec<u8> {
     let mut out = vec![0u8; w.len()];
     let tb = lut.tile_bytes(groups);
     let n = groups * RECORD_BYTES;
     for (src, dst) in w.chunks_exact(tb).zip(out.chunks_exact_mut(tb)) {
-        let records = src[..n].chunks_exact(RECORD_BYTES);
-        for (a, b) in records.zip(dst[..n].chunks_exact_mut(RECORD_BYTES)) {
+        for g in 0..groups {
             for i in 0..lut.tile_rows() {
-                put_code(lut, to, b, i, record_code(lut, from, a, i));
+                let code = record_code(lut, from, &src[..n], g, i);
+                put_code(lut, to, &mut dst[..n], g, i, code);
             }
         }
         dst[n..].copy_from_slice(&src[n..]);
@@ -333,9 +434,8 @@ pub(crate) fn row_codes(lut: Lut, enc: Encoding, data: &[u8], r: usize, cols: us
     let groups = lut.groups(cols);
     let tr = lut.tile_rows();
     let tile = &data[(r / tr) * lut.tile_bytes(groups)..][..groups * RECORD_BYTES];
-    let mut out: Vec<i8> = tile
-        .chunks_exact(RECORD_BYTES)
-        .flat_map(|rec| lut.weights(record_code(lut, enc, rec, r % tr)))
+    let mut out: Vec<i8> = (0..groups)
+        .flat_map(|g| lut.weights(record_code(lut, enc, tile, g, r % tr)))
         .collect();
     if lut == Lut::Pairs {
         out = out.chunks(3).flat_map(|c| [c[0], c[1]]).collect();
@@ -344,18 +444,32 @@ pub(crate) fn row_codes(lut: Lut, enc: Encoding, data: &[u8], r: usize, cols: us
     out
 }
 
-/// Builds one token's tables (`groups * table_bytes(level)` bytes) in the
-/// encoding `level` reads. `x` is the token's zero-padded int8 activations.
-pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
-    assert_eq!(out.len(), groups * lut.table_bytes(level));
+/// Builds one token's tables (`groups * table_bytes(level, enc)` bytes)
+/// for the kernel at `level` handed records in `enc`. `x` is the token's
+/// zero-padded int8 activations.
+pub(crate) fn build_tables(
+    level: SimdLevel,
+    lut: Lut,
+    enc: Encoding,
+    x: &[i8],
+    groups: usize,
+    out: &mut [u8],
+) {
+    assert_eq!(out.len(), groups * lut.table_bytes(level, enc));
+    let quads = enc.read_at(lut, level) == Encoding::Quads;
+    assert!(
+        !quads || groups.is_multiple_of(2),
+        "TL1 quad tables cover whole quads"
+    );
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
             assert!(level.is_supported());
-            // SAFETY: AVX-512 F/BW supported (checked above); the output
-            // length is checked above and activations are read with bounds
-            // checks.
-            unsafe { avx512::build_tables(lut, x, groups, out) }
+            // SAFETY: AVX-512 F/BW supported (checked above), and VBMI
+            // where `quads` (`read_at` gives quads only then); the output
+            // length and whole quads are checked above and activations are
+            // read with bounds checks.
+            unsafe { avx512::build_tables(lut, quads, x, groups, out) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
@@ -364,7 +478,7 @@ pub(crate) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
             // checked above and activations are read with bounds checks.
             unsafe { avx2::build_tables(lut, x, groups, out) }
         }
-        _ => scalar::build_tables(level, lut, x, groups, out),
+        _ => scalar::build_tables(level, lut, enc, x, groups, out),
     }
 }
 
@@ -438,24 +552,28 @@ pub(crate) fn span_dots(
     assert!(rows <= out.len());
     assert_eq!(w.len(), tiles * lut.tile_bytes(span.stride));
     assert!(span.start + span.len <= span.stride);
-    assert_eq!(tables.len(), span.len * lut.table_bytes(level));
-    // A SIMD kernel reads its own level's encoding (scalar reads both).
-    let home = Encoding::for_level(lut, level);
+    assert_eq!(tables.len(), span.len * lut.table_bytes(level, enc));
+    let home = enc.read_at(lut, level);
+    assert!(
+        home != Encoding::Quads || (span.start.is_multiple_of(2) && span.len.is_multiple_of(2)),
+        "a TL1 quad span covers whole quads"
+    );
     let copy;
-    let w = if level == SimdLevel::Scalar || enc == home {
+    let w = if enc == home {
         w
     } else {
-        copy = reencode(w, span.stride, enc, home);
+        copy = reencode(lut, w, span.stride, enc, home);
         &copy[..]
     };
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512 => {
             assert!(level.is_supported());
-            // SAFETY: AVX-512 F/BW supported (checked above); slice lengths
-            // match the tile count and the span (asserted above; re-encoding
-            // keeps them), TL2 records are `Lanes`.
-            unsafe { avx512::dots(lut, w, span, tables, out) }
+            // SAFETY: AVX-512 F/BW supported (checked above), VBMI where
+            // `home` is quads (`read_at`); slice lengths match the tile
+            // count and the span, whole quads for quads (asserted above;
+            // re-encoding keeps them), TL2 records are `Lanes`.
+            unsafe { avx512::dots(lut, home, w, span, tables, out) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => {
@@ -464,7 +582,7 @@ pub(crate) fn span_dots(
             // (re-encoding keeps them), TL2 records are `Split`.
             unsafe { avx2::dots(lut, w, span, tables, out, rows) }
         }
-        _ => scalar::dots(lut, enc, w, span, tables, out),
+        _ => scalar::dots(lut, home, w, span, tables, out),
     }
 }
 
@@ -499,16 +617,17 @@ mod tests {
         n: usize,
         rows: usize,
     ) -> Whole {
-        let mut tables = vec![0u8; groups * lut.table_bytes(level)];
-        build_tables(level, lut, x, groups, &mut tables);
+        let mut tables = vec![0u8; groups * lut.table_bytes(level, enc)];
+        build_tables(level, lut, enc, x, groups, &mut tables);
         let mut out = vec![0i32; n];
         dots(level, lut, enc, data, groups, &tables, &mut out, rows);
         Whole { tables, dots: out }
     }
 
     /// Every format with every record encoding it has.
-    const KINDS: [(Lut, Encoding); 3] = [
+    const KINDS: [(Lut, Encoding); 4] = [
         (Lut::Pairs, Encoding::Split),
+        (Lut::Pairs, Encoding::Quads),
         (Lut::Triples, Encoding::Split),
         (Lut::Triples, Encoding::Lanes),
     ];
@@ -542,8 +661,54 @@ mod tests {
         assert_ne!(lanes.as_slice(), split.as_slice());
         let groups = Lut::Triples.groups(cols);
         let (l, s) = (Encoding::Lanes, Encoding::Split);
-        assert_eq!(reencode(lanes.as_slice(), groups, l, s), split.as_slice());
-        assert_eq!(reencode(split.as_slice(), groups, s, l), lanes.as_slice());
+        let lut = Lut::Triples;
+        assert_eq!(
+            reencode(lut, lanes.as_slice(), groups, l, s),
+            split.as_slice()
+        );
+        assert_eq!(
+            reencode(lut, split.as_slice(), groups, s, l),
+            lanes.as_slice()
+        );
+    }
+
+    /// The same for TL1's two encodings, with a last odd pair (padding).
+    #[test]
+    fn pair_encodings_reencode_into_each_other() {
+        let (rows, cols) = (128 + 77, 2 * 41);
+        let codes: Vec<i8> = (0..rows * cols)
+            .map(|i| (i * 5 % 7 % 3) as i8 - 1)
+            .collect();
+        let quads = pack(Lut::Pairs, Encoding::Quads, &codes, rows, cols);
+        let split = pack(Lut::Pairs, Encoding::Split, &codes, rows, cols);
+        assert_ne!(quads.as_slice(), split.as_slice());
+        let groups = Lut::Pairs.groups(cols);
+        assert_eq!(groups, 42);
+        let (q, s) = (Encoding::Quads, Encoding::Split);
+        let lut = Lut::Pairs;
+        assert_eq!(
+            reencode(lut, quads.as_slice(), groups, q, s),
+            split.as_slice()
+        );
+        assert_eq!(
+            reencode(lut, split.as_slice(), groups, s, q),
+            quads.as_slice()
+        );
+    }
+
+    /// Quad record bytes hold rows so that `vpunpck{l,h}bw` of each 64-byte
+    /// half give rows in order: every byte is one row's.
+    #[test]
+    fn quad_bytes_cover_each_record_byte_once() {
+        let mut seen = [false; 128];
+        for i in 0..128 {
+            assert!(!std::mem::replace(&mut seen[quad_byte(i)], true), "row {i}");
+        }
+        // Row 8 is word 8 of the low interleave: lane 1, byte 0.
+        assert_eq!(quad_byte(8), 16);
+        // Row 32 is word 0 of the high interleave: lane 0, byte 8.
+        assert_eq!(quad_byte(32), 8);
+        assert_eq!(quad_byte(64 + 63), 64 + 63);
     }
 
     /// Every int8 value (-128 included), with activations that end inside
@@ -551,16 +716,16 @@ mod tests {
     #[test]
     fn simd_tables_equal_scalar_tables() {
         let all: Vec<i8> = (0..300).map(|i| (i * 37 % 256) as u8 as i8).collect();
-        for lut in [Lut::Pairs, Lut::Triples] {
+        for (lut, enc) in KINDS {
             for (cols, len) in [(3, 3), (3, 300), (32, 32), (97, 97), (250, 250), (256, 300)] {
                 let x = &all[..len];
                 let groups = lut.groups(cols);
                 for level in SimdLevel::supported() {
-                    let mut want = vec![0u8; groups * lut.table_bytes(level)];
-                    scalar::build_tables(level, lut, x, groups, &mut want);
+                    let mut want = vec![0u8; groups * lut.table_bytes(level, enc)];
+                    scalar::build_tables(level, lut, enc, x, groups, &mut want);
                     let mut got = vec![1u8; want.len()];
-                    build_tables(level, lut, x, groups, &mut got);
-                    assert_eq!(got, want, "{lut:?} {level} {cols}");
+                    build_tables(level, lut, enc, x, groups, &mut got);
+                    assert_eq!(got, want, "{lut:?} {enc:?} {level} {cols}");
                 }
             }
         }
@@ -581,13 +746,18 @@ mod tests {
             let groups = lut.groups(cols);
             let n = 2 * lut.tile_rows();
             for level in SimdLevel::supported() {
-                let tb = lut.table_bytes(level);
+                let tb = lut.table_bytes(level, enc);
+                // A quad span starts and ends on a quad.
+                let a = match enc.read_at(lut, level) {
+                    Encoding::Quads => 2,
+                    _ => 1,
+                };
                 let Whole { tables, dots: want } =
                     whole_dots(level, lut, enc, data.as_slice(), &x, groups, n, rows);
                 for cuts in [
                     vec![0, groups],
-                    vec![0, 1, groups],
-                    vec![0, 8, 77, 160, groups],
+                    vec![0, a, groups],
+                    vec![0, 8, 77 / a * a, 160, groups],
                 ] {
                     let mut got = vec![0i32; n];
                     for c in cuts.windows(2) {
@@ -606,6 +776,40 @@ mod tests {
                     add_correction(level, lut, data.as_slice(), groups, &mut got);
                     assert_eq!(got, want, "{lut:?} {enc:?} {level} cuts {cuts:?}");
                 }
+            }
+        }
+    }
+
+    /// Every level's dots equal the scalar reference's, in every encoding
+    /// (a kernel handed another level's encoding re-encodes first).
+    #[test]
+    fn every_level_equals_scalar_dots() {
+        for (lut, enc) in KINDS {
+            let (rows, cols) = (3 * lut.tile_rows() + 9, 2 * 3 * 67);
+            let codes: Vec<i8> = (0..rows * cols)
+                .map(|i| ((i * 2654435761usize) >> 7) as i8 % 2)
+                .collect();
+            let data = pack(lut, enc, &codes, rows, cols);
+            let x: Vec<i8> = (0..cols).map(|i| (i * 97 % 256) as u8 as i8).collect();
+            let (groups, n) = (lut.groups(cols), 4 * lut.tile_rows());
+            let want = whole_dots(
+                SimdLevel::Scalar,
+                lut,
+                enc,
+                data.as_slice(),
+                &x,
+                groups,
+                n,
+                rows,
+            );
+            let valid = |v: &[i32]| v[..rows].to_vec();
+            for level in SimdLevel::supported() {
+                let got = whole_dots(level, lut, enc, data.as_slice(), &x, groups, n, rows);
+                assert_eq!(
+                    valid(&got.dots),
+                    valid(&want.dots),
+                    "{lut:?} {enc:?} {level}"
+                );
             }
         }
     }

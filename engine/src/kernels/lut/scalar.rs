@@ -2,6 +2,7 @@
 
 use super::{record_code, Encoding, Lut, Span, RECORD_BYTES};
 use crate::cpu::SimdLevel;
+use crate::kernels::lut::QUAD_CODES;
 
 /// Table entries of one group, in code order (see the module docs).
 pub(super) fn entries(lut: Lut, x: &[i8], g: usize) -> [i16; 32] {
@@ -19,9 +20,33 @@ pub(super) fn entries(lut: Lut, x: &[i8], g: usize) -> [i16; 32] {
     e
 }
 
-pub(super) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, out: &mut [u8]) {
-    debug_assert_eq!(out.len(), groups * lut.table_bytes(level));
-    let tb = lut.table_bytes(level);
+pub(super) fn build_tables(
+    level: SimdLevel,
+    lut: Lut,
+    enc: Encoding,
+    x: &[i8],
+    groups: usize,
+    out: &mut [u8],
+) {
+    debug_assert_eq!(out.len(), groups * lut.table_bytes(level, enc));
+    let tb = lut.table_bytes(level, enc);
+    if enc.read_at(lut, level) == Encoding::Quads {
+        // 128 low bytes, then 128 high bytes, of the entries of joint
+        // codes c0 + 9 c1 (0 past the 81 used).
+        for (q, t) in out.chunks_exact_mut(2 * tb).enumerate() {
+            let (e0, e1) = (entries(lut, x, 2 * q), entries(lut, x, 2 * q + 1));
+            t.fill(0);
+            for code in 0..QUAD_CODES {
+                let e = e0[code % 9] + e1[code / 9];
+                let (lo, hi) = match code {
+                    0..64 => (code, 64 + code),
+                    _ => (64 + code, 96 + code),
+                };
+                [t[lo], t[hi]] = e.to_le_bytes();
+            }
+        }
+        return;
+    }
     for (g, t) in out.chunks_exact_mut(tb).enumerate() {
         let e = entries(lut, x, g);
         if level == SimdLevel::Avx2 {
@@ -40,19 +65,20 @@ pub(super) fn build_tables(level: SimdLevel, lut: Lut, x: &[i8], groups: usize, 
 }
 
 pub(super) fn dots(lut: Lut, enc: Encoding, w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
-    let tb = lut.table_bytes(SimdLevel::Scalar);
+    let tb = lut.table_bytes(SimdLevel::Scalar, enc);
     let tr = lut.tile_rows();
+    debug_assert_ne!(enc, Encoding::Quads, "scalar reads TL1 split records");
     for (tile, o) in w
         .chunks_exact(lut.tile_bytes(span.stride))
         .zip(out.chunks_exact_mut(tr))
     {
-        let tile = &tile[span.start * RECORD_BYTES..(span.start + span.len) * RECORD_BYTES];
+        let records = &tile[..span.stride * RECORD_BYTES];
         for (i, o) in o.iter_mut().enumerate() {
-            *o = tile
-                .chunks_exact(RECORD_BYTES)
-                .zip(tables.chunks_exact(tb))
-                .map(|(rec, t)| {
-                    let c = record_code(lut, enc, rec, i) as usize;
+            *o = tables
+                .chunks_exact(tb)
+                .enumerate()
+                .map(|(j, t)| {
+                    let c = record_code(lut, enc, records, span.start + j, i) as usize;
                     i16::from_le_bytes([t[2 * c], t[2 * c + 1]]) as i32
                 })
                 .sum();
