@@ -315,8 +315,13 @@ fn lut_block(
     // One token reuses nothing across blocks, so it takes its tiles in one
     // call; blocks hold at least two tiles, which the AVX-512 kernel runs
     // against one table load (at k = 2560 a tile is 80 KB, so a block of
-    // one tile cost TL1 2560 x 2560 1t ~15%).
-    let per_block = if tokens.len() == 1 {
+    // one tile cost TL1 2560 x 2560 1t ~15%). TL1 quad tables are 3x the
+    // size of split ones (123 KB a token at k = 2560), so there the table
+    // stays in L2 and the weights stream instead: 128 x 6912 x 2560 on 1
+    // thread, min of 2 runs, 15.3-16.2 ms with all tiles per block against
+    // 41-50 with 128 KB blocks and 16.5-20.2 with 1-4 MB (split records
+    // 17.9-18.4 ms).
+    let per_block = if tokens.len() == 1 || w.encoding() == Encoding::Quads {
         t1 - t0
     } else {
         (LUT_BLOCK_BYTES / lut.tile_bytes(groups)).max(2)
