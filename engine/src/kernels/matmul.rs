@@ -203,21 +203,22 @@ fn matmul(
         }
         Layout::Lut { lut, groups, .. } if tokens >= TOKEN_SPLIT_MIN_PER_THREAD * par.threads => {
             let tb = groups * lut.table_bytes(level, w.encoding());
+            // TL1 quads run every tile per token (see `lut_block`), so they
+            // need one token's tables at a time, not the whole part's.
+            let quads = w.encoding() == Encoding::Quads;
             for_row_ranges(par, tokens, 1, parts_per_thread, |k0, k1| {
                 TABLES.with(|tables| {
                     let mut tables = tables.borrow_mut();
-                    tables.resize_for_overwrite((k1 - k0) * tb);
-                    build_token_tables(
-                        level,
-                        lut,
-                        w.encoding(),
-                        x,
-                        k0,
-                        groups,
-                        tables.as_mut_slice(),
-                    );
-                    let tables = tables.as_slice();
-                    lut_block(level, lut, groups, w, x, tables, k0..k1, 0, rows, &shared)
+                    let step = if quads { 1 } else { k1 - k0 };
+                    for c0 in (k0..k1).step_by(step) {
+                        let c1 = (c0 + step).min(k1);
+                        tables.resize_for_overwrite((c1 - c0) * tb);
+                        let enc = w.encoding();
+                        let t = tables.as_mut_slice();
+                        build_token_tables(level, lut, enc, x, c0, groups, t);
+                        let t = tables.as_slice();
+                        lut_block(level, lut, groups, w, x, t, c0..c1, 0, rows, &shared);
+                    }
                 })
             })
         }
