@@ -360,12 +360,10 @@ pub(super) unsafe fn dots(
     }
 }
 
-/// Tiles in batches that share each table load, as [`run`].
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-unsafe fn run_quads(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
-    let tr = Lut::Pairs.tile_rows();
-    let tile_bytes = Lut::Pairs.tile_bytes(span.stride);
-    let tiles = out.len() / tr;
+/// Tiles `0..tiles` as `(first, n)` batches of 1-3 tiles that share each
+/// table load (4 tiles as 2 + 2, not 3 + 1).
+#[inline(always)]
+fn tile_batches(tiles: usize, mut f: impl FnMut(usize, usize)) {
     let mut t = 0;
     while t < tiles {
         let n = match tiles - t {
@@ -373,6 +371,16 @@ unsafe fn run_quads(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
             2 | 4 => 2,
             _ => 3,
         };
+        f(t, n);
+        t += n;
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn run_quads(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
+    let tr = Lut::Pairs.tile_rows();
+    let tile_bytes = Lut::Pairs.tile_bytes(span.stride);
+    tile_batches(out.len() / tr, |t, n| {
         let args = (
             w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
             tile_bytes,
@@ -385,8 +393,7 @@ unsafe fn run_quads(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
             2 => quad_tiles::<2>(args),
             _ => quad_tiles::<1>(args),
         }
-        t += n;
-    }
+    });
 }
 
 /// `N` tiles over the quads of a span. Per 64 rows of a quad record: one
@@ -451,19 +458,11 @@ unsafe fn flush<const N: usize>(acc: &[[__m512i; 4]; N], codes: usize, tr: usize
 unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mut [i32]) {
     let tr = if TRIPLES { 96 } else { 128 };
     let tile_bytes = if TRIPLES { Lut::Triples } else { Lut::Pairs }.tile_bytes(span.stride);
-    let groups = span.len;
-    let tiles = out.len() / tr;
-    let mut t = 0;
-    while t < tiles {
-        let n = match tiles - t {
-            1 => 1,
-            2 | 4 => 2,
-            _ => 3,
-        };
+    tile_batches(out.len() / tr, |t, n| {
         let args = (
             w.as_ptr().add(t * tile_bytes + span.start * RECORD_BYTES),
             tile_bytes,
-            groups,
+            span.len,
             tables.as_ptr(),
             out.as_mut_ptr().add(t * tr),
         );
@@ -472,8 +471,7 @@ unsafe fn run<const TRIPLES: bool>(w: &[u8], span: Span, tables: &[u8], out: &mu
             2 => tiles_n::<2, TRIPLES>(args),
             _ => tiles_n::<1, TRIPLES>(args),
         }
-        t += n;
-    }
+    });
 }
 
 type Args = (*const u8, usize, usize, *const u8, *mut i32);

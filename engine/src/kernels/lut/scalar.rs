@@ -1,8 +1,7 @@
 //! Scalar reference of the lookup kernels: one table read per row and group.
 
-use super::{record_code, Encoding, Lut, Span, RECORD_BYTES};
+use super::{record_code, Encoding, Lut, Span, QUAD_CODES, RECORD_BYTES};
 use crate::cpu::SimdLevel;
-use crate::kernels::lut::QUAD_CODES;
 
 /// Table entries of one group, in code order (see the module docs).
 pub(super) fn entries(lut: Lut, x: &[i8], g: usize) -> [i16; 32] {
