@@ -17,7 +17,7 @@ use super::KernelError;
 use hot::Job;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// How many threads a kernel call may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,12 +48,20 @@ impl Default for Parallelism {
     }
 }
 
-fn pool(threads: usize) -> Result<Arc<ThreadPool>, KernelError> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+fn pool(threads: usize) -> Result<&'static ThreadPool, KernelError> {
+    /// Thread counts up to this find their pool with one atomic load: a
+    /// lock and a hash lookup cost some 50 ns of a ~5 us parallel GEMV.
+    const FAST: usize = 32;
+    static FAST_POOLS: [OnceLock<&'static ThreadPool>; FAST + 1] =
+        [const { OnceLock::new() }; FAST + 1];
+    static POOLS: OnceLock<Mutex<HashMap<usize, &'static ThreadPool>>> = OnceLock::new();
+    if let Some(p) = FAST_POOLS.get(threads).and_then(OnceLock::get) {
+        return Ok(p);
+    }
     let pools = POOLS.get_or_init(Default::default);
     let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = pools.get(&threads) {
-        return Ok(Arc::clone(p));
+        return Ok(p);
     }
     let p = ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -63,8 +71,13 @@ fn pool(threads: usize) -> Result<Arc<ThreadPool>, KernelError> {
             threads,
             reason: e.to_string(),
         })?;
-    let p = Arc::new(p);
-    pools.insert(threads, Arc::clone(&p));
+    // Pools live as long as the process (module docs).
+    let p: &'static ThreadPool = Box::leak(Box::new(p));
+    pools.insert(threads, p);
+    if let Some(slot) = FAST_POOLS.get(threads) {
+        // Only this thread, holding the lock, fills slot `threads`.
+        let _ = slot.set(p);
+    }
     Ok(p)
 }
 
@@ -82,21 +95,52 @@ pub(crate) fn for_row_ranges<F>(
 where
     F: Fn(usize, usize) + Sync,
 {
+    for_parts(par, rows, align, parts_per_thread, |_, r0, r1| f(r0, r1))
+}
+
+/// How many parts [`for_parts`] splits `rows` into (at least 1).
+pub(crate) fn part_count(
+    par: Parallelism,
+    rows: usize,
+    align: usize,
+    parts_per_thread: usize,
+) -> usize {
+    if par.threads <= 1 {
+        return 1;
+    }
+    (par.threads * parts_per_thread.max(1))
+        .min(rows.div_ceil(align))
+        .max(1)
+}
+
+/// [`for_row_ranges`], with each part's index (`0..part_count(..)`, in row
+/// order) passed to `f` first: parts can keep results apart without a lock.
+pub(crate) fn for_parts<F>(
+    par: Parallelism,
+    rows: usize,
+    align: usize,
+    parts_per_thread: usize,
+    f: F,
+) -> Result<(), KernelError>
+where
+    F: Fn(usize, usize, usize) + Sync,
+{
     if par.threads == 0 {
         return Err(KernelError::shape(
             "parallelism",
             "thread count must be at least 1",
         ));
     }
-    let parts = (par.threads * parts_per_thread.max(1)).min(rows.div_ceil(align));
-    if par.threads == 1 || parts <= 1 {
-        f(0, rows);
+    let parts = part_count(par, rows, align, parts_per_thread);
+    if parts <= 1 {
+        f(0, 0, rows);
         return Ok(());
     }
-    let ranges = split(rows, align, parts);
+    let parts = Parts { rows, align, parts };
     let pool = pool(par.threads)?;
     let helpers = par.threads - 1;
-    if let Err(job) = hot::run(Job::new(&f, &ranges, helpers), helpers, &pool) {
+    let job = Job::new(&f, parts, helpers);
+    if !hot::run(&job, helpers, pool) {
         // Another call owns the awake helpers: a scope of fresh ones.
         pool.in_place_scope(|s| {
             for seat in 1..=helpers {
@@ -104,7 +148,6 @@ where
                 s.spawn(move |_| job.claim(seat));
             }
             job.claim(0);
-            job.wait();
         });
         job.check();
     }
@@ -112,17 +155,26 @@ where
 }
 
 /// `parts` contiguous ranges covering `0..rows`, boundaries multiples of
-/// `align`, sizes as equal as that allows.
-fn split(rows: usize, align: usize, parts: usize) -> Vec<(usize, usize)> {
-    let units = rows.div_ceil(align);
-    (0..parts)
-        .map(|p| {
-            let a = (units * p / parts * align).min(rows);
-            let b = (units * (p + 1) / parts * align).min(rows);
-            (a, b)
-        })
-        .filter(|(a, b)| a < b)
-        .collect()
+/// `align`, sizes as equal as that allows; each range is computed when it
+/// is claimed, so a call allocates nothing for them. With `parts` at most
+/// `rows.div_ceil(align)` (as [`part_count`] returns) none is empty.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Parts {
+    rows: usize,
+    align: usize,
+    parts: usize,
+}
+
+impl Parts {
+    pub(super) fn len(&self) -> usize {
+        self.parts
+    }
+
+    pub(super) fn range(&self, p: usize) -> (usize, usize) {
+        let units = self.rows.div_ceil(self.align);
+        let at = |p: usize| (units * p / self.parts * self.align).min(self.rows);
+        (at(p), at(p + 1))
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +186,13 @@ mod tests {
     fn split_covers_rows_with_aligned_starts() {
         for rows in [1, 3, 4, 5, 17, 640, 2561] {
             for parts in 1..6 {
-                let r = split(rows, 4, parts);
+                let p = Parts {
+                    rows,
+                    align: 4,
+                    parts: parts.min(rows.div_ceil(4)),
+                };
+                let r: Vec<_> = (0..p.len()).map(|i| p.range(i)).collect();
+                assert!(r.iter().all(|(a, b)| a < b));
                 assert_eq!(r.first().unwrap().0, 0);
                 assert_eq!(r.last().unwrap().1, rows);
                 for w in r.windows(2) {
@@ -147,7 +205,8 @@ mod tests {
 
     #[test]
     fn every_row_runs_once_for_any_thread_count() {
-        for threads in 1..4 {
+        // Up to 6 threads: more blocks than the job holds inline.
+        for threads in 1..7 {
             let hits: Vec<AtomicUsize> = (0..101).map(|_| AtomicUsize::new(0)).collect();
             for_row_ranges(Parallelism::threads(threads), 101, 4, 3, |a, b| {
                 for h in &hits[a..b] {
