@@ -1,4 +1,4 @@
-//! Byte buffers whose first element sits on a cache-line boundary.
+//! Buffers whose first element sits on a cache-line boundary.
 //!
 //! The kernels load 64 bytes at a time; a buffer that starts 16 bytes into a
 //! line (what the allocator gives a large `Vec<u8>`) turns every load into
@@ -8,7 +8,8 @@
 /// Alignment of kernel operands in bytes (one cache line, one zmm register).
 pub const ALIGN: usize = 64;
 
-/// A zero-initialised buffer of `T` (a one-byte type) aligned to [`ALIGN`].
+/// A zero-initialised buffer of `T` (bytes for tables, i32 for partial dots:
+/// a primitive whose size divides [`ALIGN`]) aligned to [`ALIGN`].
 #[derive(Debug, Default)]
 pub struct Aligned<T: Copy + Default> {
     buf: Vec<T>,
@@ -38,12 +39,15 @@ impl<T: Copy + Default> Aligned<T> {
     /// overwrites whole (a call's lookup tables), the elements left from
     /// the last use are never read, and the memset is not paid per call.
     pub fn resize_for_overwrite(&mut self, len: usize) {
-        debug_assert_eq!(std::mem::size_of::<T>(), 1);
-        let need = len + ALIGN - 1;
+        let size = std::mem::size_of::<T>();
+        debug_assert!(ALIGN.is_multiple_of(size) && std::mem::align_of::<T>() == size);
+        // At most this many elements before the first aligned one.
+        let slack = ALIGN / size - 1;
+        let need = len + slack;
         if self.buf.len() < need {
             self.buf = vec![T::default(); need];
         }
-        self.start = self.buf.as_ptr().align_offset(ALIGN).min(ALIGN - 1);
+        self.start = self.buf.as_ptr().align_offset(ALIGN).min(slack);
         self.len = len;
     }
 
@@ -91,5 +95,17 @@ mod tests {
         a.resize_zeroed(10);
         assert_eq!(a.as_slice(), &[0; 10]);
         assert_eq!(a.as_slice().as_ptr() as usize % ALIGN, 0);
+    }
+
+    #[test]
+    fn wider_elements_start_on_a_line_too() {
+        for len in [1, 15, 16, 17, 640, 6912] {
+            let mut a = Aligned::<i32>::zeroed(len);
+            assert_eq!(a.as_slice().as_ptr() as usize % ALIGN, 0);
+            assert_eq!(a.as_slice().len(), len);
+            a.as_mut_slice()[len - 1] = -1;
+            a.resize_for_overwrite(len / 2 + 1);
+            assert_eq!(a.as_slice().as_ptr() as usize % ALIGN, 0);
+        }
     }
 }
