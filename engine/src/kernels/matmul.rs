@@ -526,8 +526,8 @@ fn lut_gemv_spans(
                 // SAFETY: part `p` runs once per call (`for_parts`), and no
                 // part reads another's slice before `finish_part` says all
                 // are in.
+                // `span_dots` overwrites every value.
                 let dots = unsafe { split.part_mut(p) };
-                dots.fill(0);
                 let (wt, t) = (w.tile_data(0, tiles), tables.as_slice());
                 lut::span_dots(level, lut, w.encoding(), wt, span, t, dots, w.rows());
             });

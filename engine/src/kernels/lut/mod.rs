@@ -648,51 +648,37 @@ mod tests {
         }
     }
 
-    /// Re-encoding either TL2 encoding gives the bytes packing writes in
-    /// the other.
+    /// Re-encoding either encoding of a format gives the bytes packing
+    /// writes in the other: TL2 lanes and split (a last short triple), TL1
+    /// quads and split (a last odd pair, padding).
     #[test]
-    fn triple_encodings_reencode_into_each_other() {
-        let (rows, cols) = (2 * 96 + 5, 3 * 40 + 1);
-        let codes: Vec<i8> = (0..rows * cols)
-            .map(|i| (i * 5 % 7 % 3) as i8 - 1)
-            .collect();
-        let lanes = pack(Lut::Triples, Encoding::Lanes, &codes, rows, cols);
-        let split = pack(Lut::Triples, Encoding::Split, &codes, rows, cols);
-        assert_ne!(lanes.as_slice(), split.as_slice());
-        let groups = Lut::Triples.groups(cols);
-        let (l, s) = (Encoding::Lanes, Encoding::Split);
-        let lut = Lut::Triples;
+    fn encodings_reencode_into_each_other() {
+        let cases = [
+            (Lut::Triples, Encoding::Lanes, 2 * 96 + 5, 3 * 40 + 1),
+            (Lut::Pairs, Encoding::Quads, 128 + 77, 2 * 41),
+        ];
+        for (lut, other, rows, cols) in cases {
+            let codes: Vec<i8> = (0..rows * cols)
+                .map(|i| (i * 5 % 7 % 3) as i8 - 1)
+                .collect();
+            let a = pack(lut, other, &codes, rows, cols);
+            let s = pack(lut, Encoding::Split, &codes, rows, cols);
+            assert_ne!(a.as_slice(), s.as_slice(), "{lut:?}");
+            let groups = lut.groups(cols);
+            let split = Encoding::Split;
+            assert_eq!(
+                reencode(lut, a.as_slice(), groups, other, split),
+                s.as_slice()
+            );
+            assert_eq!(
+                reencode(lut, s.as_slice(), groups, split, other),
+                a.as_slice()
+            );
+        }
         assert_eq!(
-            reencode(lut, lanes.as_slice(), groups, l, s),
-            split.as_slice()
-        );
-        assert_eq!(
-            reencode(lut, split.as_slice(), groups, s, l),
-            lanes.as_slice()
-        );
-    }
-
-    /// The same for TL1's two encodings, with a last odd pair (padding).
-    #[test]
-    fn pair_encodings_reencode_into_each_other() {
-        let (rows, cols) = (128 + 77, 2 * 41);
-        let codes: Vec<i8> = (0..rows * cols)
-            .map(|i| (i * 5 % 7 % 3) as i8 - 1)
-            .collect();
-        let quads = pack(Lut::Pairs, Encoding::Quads, &codes, rows, cols);
-        let split = pack(Lut::Pairs, Encoding::Split, &codes, rows, cols);
-        assert_ne!(quads.as_slice(), split.as_slice());
-        let groups = Lut::Pairs.groups(cols);
-        assert_eq!(groups, 42);
-        let (q, s) = (Encoding::Quads, Encoding::Split);
-        let lut = Lut::Pairs;
-        assert_eq!(
-            reencode(lut, quads.as_slice(), groups, q, s),
-            split.as_slice()
-        );
-        assert_eq!(
-            reencode(lut, split.as_slice(), groups, s, q),
-            quads.as_slice()
+            Lut::Pairs.groups(2 * 41),
+            42,
+            "TL1 groups round up to whole quads"
         );
     }
 
