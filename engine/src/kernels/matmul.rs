@@ -19,6 +19,7 @@
 //! one f32 rounding of the exact dequantized product.
 
 use super::aligned::Aligned;
+use super::epilogue;
 use super::lut::{self, Encoding, Lut, Span};
 use super::lut_plan::{Piece, Plan, SPLIT_ALIGN_GROUPS};
 use super::mad::{self, Block, BlockScales};
@@ -122,13 +123,41 @@ pub fn gemm_with(
     matmul("gemm", level, w, x, out, par)
 }
 
-/// Output pointer shared by the threads of one call; each writes only the
-/// (token, row) elements of its own part.
-struct SharedOut(*mut f32);
+/// Output (`tokens x rows`, token-major) shared by the threads of one
+/// call; each writes only the (token, row) elements of its own part.
+struct SharedOut {
+    ptr: *mut f32,
+    len: usize,
+    rows: usize,
+}
 // SAFETY: threads write disjoint elements (distinct row ranges, or
 // distinct token ranges) and the owning `&mut [f32]` outlives the parallel
 // section.
 unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn new(out: &mut [f32], rows: usize) -> Self {
+        SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+            rows,
+        }
+    }
+
+    /// Token `t`'s outputs for rows `r0..r0 + n`. Panics if they are not
+    /// all inside the output.
+    ///
+    /// # Safety
+    /// No other thread may access these elements while the slice lives:
+    /// they belong to the calling part.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn rows_mut(&self, t: usize, r0: usize, n: usize) -> &mut [f32] {
+        let start = t * self.rows + r0;
+        assert!(r0 + n <= self.rows && start + n <= self.len);
+        // SAFETY: in bounds (asserted above); exclusive by the contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), n) }
+    }
+}
 
 fn matmul(
     kernel: &'static str,
@@ -173,7 +202,7 @@ fn matmul(
     // 0.78-0.79; 2048 x 2048 (4 instead of 8) I2S 0.85-0.88 against
     // 0.84-0.88, TL2 0.84-0.85 against 0.82-0.83.
     let parts_per_thread = (macs >> 20).clamp(1, 8);
-    let shared = SharedOut(out.as_mut_ptr());
+    let shared = SharedOut::new(out, rows);
     match w.layout() {
         Layout::Mad { chunks } => {
             let per_block = matches!(w.scale(), Scale::PerBlock(_));
@@ -272,25 +301,25 @@ fn build_token_tables(
     }
 }
 
-/// Writes `y = f32(dot * gamma / s)` for rows `r0..r0 + dots.len()` of token `t`.
+/// Writes `y = f32((dot - offset) * gamma / s)` for rows `r0..r0 + dots.len()`
+/// of token `t` (see [`epilogue`]).
+#[allow(clippy::too_many_arguments)]
 fn store_tensor_scaled(
+    level: SimdLevel,
     gamma: f32,
     x: &QuantizedActivations,
     t: usize,
-    rows: usize,
     r0: usize,
-    dots: impl Iterator<Item = i32>,
+    dots: &[i32],
+    offset: i32,
     out: &SharedOut,
 ) {
     let factor = gamma as f64 / x.scales()[t] as f64;
-    let base = t * rows + r0;
-    for (i, d) in dots.enumerate() {
-        let y = (d as f64 * factor) as f32;
-        // SAFETY: token t's rows r0.. belong to this thread's part, and
-        // base + i < tokens * rows = out.len() (the caller passes at most
-        // the rows of its part).
-        unsafe { *out.0.add(base + i) = y };
-    }
+    // SAFETY: token t's rows r0..r0 + dots.len() belong to this thread's
+    // part (see `SharedOut`), and lie inside `out` (callers pass at most
+    // the rows of their part).
+    let out = unsafe { out.rows_mut(t, r0, dots.len()) };
+    epilogue::scale_i32(level, dots, offset, factor, out);
 }
 
 /// Lookup-table matrices: whole tiles covering `r0..r1`, a block of
@@ -350,8 +379,8 @@ fn lut_block(
                     &mut dots,
                     rb1 - rb0,
                 );
-                let valid = dots[..rb1 - rb0].iter().copied();
-                store_tensor_scaled(gamma, x, t, w.rows(), rb0, valid, out);
+                let valid = &dots[..rb1 - rb0];
+                store_tensor_scaled(level, gamma, x, t, rb0, valid, 0, out);
             }
             b0 = b1;
         }
@@ -450,8 +479,8 @@ fn lut_gemv(
         let sums = &mut sums[slot * tr..][..tr];
         lut::add_correction(level, lut, w.tile_data(tile, tile + 1), groups, sums);
         let r0 = tile * tr;
-        let valid = sums[..(r0 + tr).min(rows) - r0].iter().copied();
-        store_tensor_scaled(gamma, x, 0, rows, r0, valid, out);
+        let valid = &sums[..(r0 + tr).min(rows) - r0];
+        store_tensor_scaled(level, gamma, x, 0, r0, valid, 0, out);
     }
     Ok(())
 }
@@ -537,8 +566,7 @@ fn lut_gemv_spans(
             // SAFETY: every part's dots are in (`finish_part`).
             let sums = unsafe { split.sum_all() };
             lut::add_correction(level, lut, w.tile_data(0, tiles), groups, sums);
-            let dots = sums[..w.rows()].iter().copied();
-            store_tensor_scaled(gamma, x, 0, w.rows(), 0, dots, out);
+            store_tensor_scaled(level, gamma, x, 0, 0, &sums[..w.rows()], 0, out);
         })
     })
 }
@@ -633,7 +661,7 @@ fn mad_block(
         tokens: x.tokens(),
         chunks,
     };
-    let (rows, n) = (w.rows(), r1 - r0);
+    let n = r1 - r0;
     if per_block {
         SCALED.with(|s| {
             let mut sums = s.borrow_mut();
@@ -646,10 +674,9 @@ fn mad_block(
             mad::scaled_sums(level, &block, &scales, &mut sums);
             for t in 0..x.tokens() {
                 let inv_s = 1.0 / x.scales()[t] as f64;
-                for (i, &v) in sums[t * n..(t + 1) * n].iter().enumerate() {
-                    // SAFETY: as in store_tensor_scaled.
-                    unsafe { *out.0.add(t * rows + r0 + i) = (v * inv_s) as f32 };
-                }
+                // SAFETY: as in `store_tensor_scaled`.
+                let out = unsafe { out.rows_mut(t, r0, n) };
+                epilogue::scale_f64(level, &sums[t * n..(t + 1) * n], inv_s, out);
             }
         });
         return;
@@ -663,9 +690,8 @@ fn mad_block(
         raw.resize(x.tokens() * n, 0);
         mad::raw_sums(level, &block, &mut raw);
         for t in 0..x.tokens() {
-            let xsum = x.sums()[t];
-            let dots = raw[t * n..(t + 1) * n].iter().map(|&r| r - xsum);
-            store_tensor_scaled(gamma, x, t, rows, r0, dots, out);
+            let dots = &raw[t * n..(t + 1) * n];
+            store_tensor_scaled(level, gamma, x, t, r0, dots, x.sums()[t], out);
         }
     });
 }

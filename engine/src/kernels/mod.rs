@@ -12,6 +12,7 @@ pub mod activations;
 mod aligned;
 pub mod dense;
 pub mod dense_f16;
+mod epilogue;
 pub mod error;
 mod lut;
 mod lut_plan;
