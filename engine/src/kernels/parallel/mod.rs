@@ -220,6 +220,31 @@ mod tests {
     }
 
     #[test]
+    fn set_aside_parts_run_once_with_empty_blocks_and_absent_helpers() {
+        // Fewer parts than threads leaves blocks (and their set-aside
+        // parts) empty; with more threads than this machine's cores, some
+        // seats go untaken and the caller runs their set-aside parts.
+        for threads in 2..9 {
+            for rows in [5, 8, 12, 29] {
+                for _ in 0..50 {
+                    let runs: Vec<AtomicUsize> = (0..rows).map(|_| AtomicUsize::new(0)).collect();
+                    for_parts(Parallelism::threads(threads), rows, 4, 1, |p, a, b| {
+                        assert_eq!(a % 4, 0, "part {p} starts off the alignment");
+                        for r in &runs[a..b] {
+                            r.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                    .unwrap();
+                    assert!(
+                        runs.iter().all(|r| r.load(Ordering::Relaxed) == 1),
+                        "{threads} threads, {rows} rows"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn concurrent_callers_each_run_every_row_once() {
         // Two callers contend for the awake helpers: one publishes, the
         // other takes the scope path; both must see every row once.
