@@ -583,6 +583,18 @@ fn lut_gemv_spans(
 /// for the other's dots, 1.65x and 1.71x; the caller sums after the call,
 /// the parts having each added their dots into one total under a lock (the
 /// code before), 1.63x and 1.69x.
+///
+/// Also tried later, none better (same probe, TL1 / TL2 640 x 2560 against
+/// this design in alternating runs): parts publishing chunks of 3 tiles
+/// for the caller to sum as they come, 1.73-1.75 / 1.68-1.75 against
+/// 1.75-1.76 / 1.74-1.76 (the tail after the last part shrank, but the
+/// helper's dots lines, read by the caller every call, then need
+/// invalidating before each write and its part ran 250-450 ns longer);
+/// the same with the helper's dots stored non-temporally, 1.59 / 1.53;
+/// the last part and the caller each running half the epilogue, 1.73 /
+/// 1.70 against 1.74 / 1.73; the last part's thread always summing,
+/// 1.72 / 1.72 against 1.74 / 1.72; two parts per thread, 0.5 us slower.
+/// What is left is cache-line traffic between the cores.
 struct SplitDots {
     base: *mut i32,
     parts: usize,

@@ -14,7 +14,8 @@
 //! with AVX2 (Zen 4 dev VM, best of 200 x 100 calls, two runs each).
 //! AVX-512 (8 lanes, masked or not) took 105-140: Zen 4 splits 512-bit
 //! converts in two, and this is all converts, so that level runs the AVX2
-//! code.
+//! code. (Those timings came from a throwaway loop; whole GEMVs and GEMMs
+//! did not move beyond this host's noise in `kernel_probe`.)
 //!
 //! One file per ISA.
 
