@@ -593,8 +593,20 @@ fn lut_gemv_spans(
 /// the same with the helper's dots stored non-temporally, 1.59 / 1.53;
 /// the last part and the caller each running half the epilogue, 1.73 /
 /// 1.70 against 1.74 / 1.73; the last part's thread always summing,
-/// 1.72 / 1.72 against 1.74 / 1.72; two parts per thread, 0.5 us slower.
-/// What is left is cache-line traffic between the cores.
+/// 1.72 / 1.72 against 1.74 / 1.72; two parts per thread, 0.5 us slower;
+/// the last part summing into a buffer of its own thread (not into slice
+/// 0, which the other core writes next call) with the AVX-512 span
+/// kernels storing their first i16 flush instead of adding it to zeroed
+/// dots (so no part loads a line the other core last held), TL2 only,
+/// 6 alternating runs: efficiency medians 0.71-0.86 against 0.80-0.88.
+/// What is left is cache-line traffic between the cores, and which core
+/// the host slows: TSC stamps in one process (TL2, medians of 2441
+/// calls) put the helper's part 0.1 us longer than the caller's in a
+/// quiet run and 0.8 us longer in a loud one, and one part per thread
+/// cannot hand the slower core's rows to the faster one. Finer parts
+/// would, but each has a fixed cost: one-span TL2 calls on 1 thread of
+/// k = 320, 640, 1280 and 2560 (min 1.46, 2.31, 4.59, 8.55 us) fit a
+/// line with 0.2-0.6 us at k = 0, against ~4.4 us of work per thread.
 struct SplitDots {
     base: *mut i32,
     parts: usize,
