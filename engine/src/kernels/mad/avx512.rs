@@ -4,10 +4,19 @@
 //! `vpmaddwd` do the same (pairs of `code * xq` fit i16: |2 * 2 * 128| < 2^15).
 //!
 //! Register tiles: 8 rows x 1 token (GEMV) or 4 rows x 4 tokens (GEMM) of
-//! i32 accumulators; per-block scales (one f64 sum per row and token, the
-//! i32 lanes reduced every chunk) use 8 x 1 (all 8 rows reduced at once)
-//! and 2 x 4. A row's chunk is unpacked once per activation group and
-//! reused by every token of the tile.
+//! i32 accumulators, for both kinds of scale; per-block scales (one f64
+//! sum per row and token, the i32 lanes reduced every chunk) reduce 8
+//! accumulators at once ([`hsum8`]: the GEMV tile's 8 rows, or each half
+//! of the GEMM tile). A row's chunk is unpacked once per activation group
+//! and reused by every token of the tile.
+//!
+//! The per-block GEMM tile was 2 x 4 (one reduction per chunk); 4 x 4
+//! (16 accumulators, 4 weight and 4 activation registers, 26 of 32) loads
+//! each activation group for twice the rows. TQ2_0 on the Zen 4 dev VM,
+//! 1 thread, `kernel_probe tq2_0 2048 2048 128 1 avx512` (3 alternating
+//! runs, min): 3.82-4.30 ms against 4.16-5.55; criterion
+//! `gemm/tq2_0/128x2048x2048/1t` 4.12-4.66 ms against 5.03-6.27 (2 and 6
+//! runs, same afternoon).
 
 // Register tiles are indexed by (row, token) on purpose: the arrays are
 // fully unrolled into registers.
@@ -72,12 +81,7 @@ unsafe fn run_bw<const PC: bool>(b: &Block<'_>, o: Out) {
 
 #[inline(always)]
 unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
-    let (rt, tt) = match (PC, b.tokens >= 4) {
-        (false, true) => (4, 4),
-        (false, false) => (8, 1),
-        (true, true) => (2, 4),
-        (true, false) => (8, 1),
-    };
+    let (rt, tt) = if b.tokens >= 4 { (4, 4) } else { (8, 1) };
     let mut r = 0;
     while r < b.rows {
         let n = if r + rt <= b.rows { rt } else { 1 };
@@ -101,8 +105,6 @@ unsafe fn run<const VNNI: bool, const PC: bool>(b: &Block<'_>, o: Out) {
                 (8, _) => tile.run::<8, 1, VNNI, PC>(),
                 (4, 4) => tile.run::<4, 4, VNNI, PC>(),
                 (4, _) => tile.run::<4, 1, VNNI, PC>(),
-                (2, 4) => tile.run::<2, 4, VNNI, PC>(),
-                (2, _) => tile.run::<2, 1, VNNI, PC>(),
                 (_, 4) => tile.run::<1, 4, VNNI, PC>(),
                 _ => tile.run::<1, 1, VNNI, PC>(),
             }
@@ -225,7 +227,7 @@ impl Tile {
         let zero = _mm512_setzero_si512();
         let mut acc = [[zero; T]; R];
         let mut accd = [[0.0f64; T]; R];
-        let mut accv = _mm512_setzero_pd();
+        let mut accv = [_mm512_setzero_pd(); 2];
         for c in 0..self.chunks {
             let mut wv = [zero; R];
             for (r, v) in wv.iter_mut().enumerate() {
@@ -248,17 +250,22 @@ impl Tile {
                     }
                 }
             }
-            if PC && R * T == 8 {
-                // As `gemv8_scaled`: the tile's 8 chunk dots (lane
-                // r * T + t) from one reduction, scaled as one vector.
-                let flat: [__m512i; 8] = std::array::from_fn(|i| acc[i / T][i % T]);
-                let xs: [i32; 8] =
-                    std::array::from_fn(|i| *self.o.xs.add((self.t + i % T) * self.chunks + c));
-                let d: [f64; 8] =
-                    std::array::from_fn(|i| *self.o.d.add(self.scale_index(i / T, c)));
-                let xs = _mm256_loadu_si256(xs.as_ptr().cast());
-                let v = _mm512_cvtepi32_pd(_mm256_sub_epi32(hsum8(flat), xs));
-                accv = _mm512_add_pd(accv, _mm512_mul_pd(_mm512_loadu_pd(d.as_ptr()), v));
+            if PC && (R * T).is_multiple_of(8) {
+                // As `gemv8_scaled`: each 8 of the tile's chunk dots (pair
+                // j = r * T + t in lane j % 8) from one reduction, scaled
+                // as one vector.
+                for (h, accv) in accv.iter_mut().enumerate().take(R * T / 8) {
+                    let j = |i: usize| h * 8 + i;
+                    let flat: [__m512i; 8] = std::array::from_fn(|i| acc[j(i) / T][j(i) % T]);
+                    let xs: [i32; 8] = std::array::from_fn(|i| {
+                        *self.o.xs.add((self.t + j(i) % T) * self.chunks + c)
+                    });
+                    let d: [f64; 8] =
+                        std::array::from_fn(|i| *self.o.d.add(self.scale_index(j(i) / T, c)));
+                    let xs = _mm256_loadu_si256(xs.as_ptr().cast());
+                    let v = _mm512_cvtepi32_pd(_mm256_sub_epi32(hsum8(flat), xs));
+                    *accv = _mm512_add_pd(*accv, _mm512_mul_pd(_mm512_loadu_pd(d.as_ptr()), v));
+                }
                 acc = [[zero; T]; R];
             } else if PC {
                 for r in 0..R {
@@ -272,11 +279,13 @@ impl Tile {
                 }
             }
         }
-        if PC && R * T == 8 {
-            let mut lanes = [0.0f64; 8];
-            _mm512_storeu_pd(lanes.as_mut_ptr(), accv);
-            for (i, v) in lanes.into_iter().enumerate() {
-                accd[i / T][i % T] = v;
+        if PC && (R * T).is_multiple_of(8) {
+            for (h, accv) in accv.iter().enumerate().take(R * T / 8) {
+                let mut lanes = [0.0f64; 8];
+                _mm512_storeu_pd(lanes.as_mut_ptr(), *accv);
+                for (i, v) in lanes.into_iter().enumerate() {
+                    accd[(h * 8 + i) / T][(h * 8 + i) % T] = v;
+                }
             }
         }
         for r in 0..R {
