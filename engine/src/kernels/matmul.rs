@@ -1,10 +1,10 @@
 //! GEMV and GEMM entry points: shape checks, partitioning across threads
-//! (rows; for lookup-table GEMVs even shares of tiles x `k`), and the
-//! epilogue that turns exact integer sums into f32.
+//! (rows; for lookup-table GEMVs spans of `k`, or even shares of tiles x
+//! `k`), and the epilogue that turns exact integer sums into f32.
 //!
-//! The epilogue is the same scalar code for every SIMD level and thread
-//! count, and the integer sums are exact, so results are bit-identical
-//! everywhere:
+//! The epilogue (`kernels::epilogue`) gives the same bits at every SIMD
+//! level and thread count, and the integer sums are exact, so results are
+//! bit-identical everywhere:
 //!
 //! ```text
 //! dot    = raw - sum(xq)    (MAD layout: raw = sum((code + 1) * xq), i32)
@@ -604,9 +604,10 @@ fn lut_gemv_spans(
 /// calls) put the helper's part 0.1 us longer than the caller's in a
 /// quiet run and 0.8 us longer in a loud one, and one part per thread
 /// cannot hand the slower core's rows to the faster one. Finer parts
-/// would, but each has a fixed cost: one-span TL2 calls on 1 thread of
-/// k = 320, 640, 1280 and 2560 (min 1.46, 2.31, 4.59, 8.55 us) fit a
-/// line with 0.2-0.6 us at k = 0, against ~4.4 us of work per thread.
+/// would, but each has a fixed cost: one-span TL2 calls on 1 thread (a
+/// throwaway build that sent 1-thread GEMVs here) of k = 320, 640, 1280
+/// and 2560 (min 1.46, 2.31, 4.59, 8.55 us) fit a line with 0.2-0.6 us
+/// at k = 0, against ~4.4 us of work per thread.
 struct SplitDots {
     base: *mut i32,
     parts: usize,
